@@ -1,0 +1,5 @@
+"""`python -m kyzconsole` runs the command line."""
+
+from kyzconsole.cli.main import main
+
+raise SystemExit(main())

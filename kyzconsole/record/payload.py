@@ -1,0 +1,103 @@
+"""Turn raw MQTT/JSONL payload bytes into an IntervalRecord, or a one-line reason why not."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from kyzconsole.record.model import IntervalRecord, InvalidPayload, ValidationRules
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+KNOWN_FIELDS = frozenset(
+    ("intervalEnd", "pulseCount", "kWh", "kW", "total_kWh", "r17Exclude", "kyzInvalidAlarm")
+)
+
+
+@dataclass(frozen=True)
+class ParsedPayload:
+    record: IntervalRecord
+    warnings: tuple[str, ...] = ()
+    unknown_fields: tuple[str, ...] = ()
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidPayload(f"{name} is not a valid number in a payload (JSON has no NaN or Infinity)")
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def parse_payload(raw: bytes | str, rules: ValidationRules | None = None) -> ParsedPayload:
+    """Validate one payload. Raises InvalidPayload and nothing else."""
+    rules = rules or ValidationRules()
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_PAYLOAD_BYTES:
+            raise InvalidPayload(
+                f"payload is {len(raw):,} bytes, over the {MAX_PAYLOAD_BYTES:,}-byte limit"
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidPayload(f"payload is not UTF-8 (bad byte at offset {exc.start})") from None
+    else:
+        text = raw
+        if len(text) > MAX_PAYLOAD_BYTES and len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+            raise InvalidPayload(f"payload is over the {MAX_PAYLOAD_BYTES:,}-byte limit")
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise InvalidPayload("payload is empty")
+    try:
+        data = _DECODER.decode(text)
+    except InvalidPayload:
+        raise
+    except json.JSONDecodeError as exc:
+        raise InvalidPayload(
+            f"payload is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise InvalidPayload("payload is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # int() of a huge digit string
+        raise InvalidPayload(f"payload is not valid JSON: {exc}") from None
+    return parse_fields(data, rules)
+
+
+def parse_fields(data: Any, rules: ValidationRules | None = None) -> ParsedPayload:
+    """Validate an already-decoded payload object (JSON or a CSV row mapped to payload names)."""
+    rules = rules or ValidationRules()
+    if not isinstance(data, dict):
+        raise InvalidPayload(f"payload must be a JSON object, got {_json_kind(data)}")
+    try:
+        record = IntervalRecord.model_validate(data, context=rules)
+    except ValidationError as exc:
+        raise InvalidPayload(_reason(exc)) from None
+    extra = data.keys() - KNOWN_FIELDS
+    unknown = tuple(sorted(str(key) for key in extra)) if extra else ()
+    warning = record.demand_warning(rules)
+    return ParsedPayload(record, (warning,) if warning else (), unknown)
+
+
+def _reason(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "payload"
+        if error["type"] == "missing":
+            parts.append(f"{where}: required field is missing")
+        else:
+            parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"

@@ -1,0 +1,229 @@
+"""`kyzconsole replay` end to end through the CLI, on the embedded default (real SQLite ODBC)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from kyzconsole.cli.main import main
+from kyzconsole.quarantine import Quarantine
+from kyzconsole.sources.simulated import plant_intervals
+
+GOOD = '{"intervalEnd": "2026-01-05 00:15:00", "pulseCount": 4, "kWh": 1.0, "kW": 4.0}'
+CSV_HEADER = (
+    "Date,Time,counter15min,LastEnergyUsage,LastDemand,TotalEnergyUsed,"
+    "R17_Last_ExcludeDemand,KYZ_InvalidAlarm"
+)
+
+
+def payload_lines(count: int, start: datetime = datetime(2026, 1, 5, 0, 15)) -> list[str]:
+    return [json.dumps(r.to_payload()) for r in plant_intervals(start, count)]
+
+
+def stored_rows(data_dir: Path) -> list[tuple]:
+    # Read the file with stdlib sqlite3: an independent reader, not the code under test.
+    with sqlite3.connect(data_dir / "kyz.db") as db:
+        return db.execute(
+            "SELECT IntervalEnd, PulseCount, kWh, kW, Total_kWh, R17Exclude, KyzInvalidAlarm"
+            " FROM KYZ_Interval ORDER BY IntervalEnd"
+        ).fetchall()
+
+
+def replay(tmp_path: Path, *args: str) -> int:
+    return main(
+        ["--data-dir", str(tmp_path / "data"), "--log-dir", str(tmp_path / "logs"), "replay", *args]
+    )
+
+
+def summary_of(capsys: pytest.CaptureFixture[str]) -> dict:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_jsonl_replay_inserts_every_line_once_and_again_counts_duplicates(tmp_path, capsys):
+    source = tmp_path / "payloads.jsonl"
+    source.write_text("\n".join(payload_lines(300)) + "\n\n")
+    assert replay(tmp_path, "--json", str(source)) == 0
+    first = summary_of(capsys)
+    assert (first["read"], first["inserted"], first["duplicates"]) == (300, 300, 0)
+    assert replay(tmp_path, "--json", str(source)) == 0
+    second = summary_of(capsys)
+    assert (second["read"], second["inserted"], second["duplicates"]) == (300, 0, 300)
+    rows = stored_rows(tmp_path / "data")
+    assert len(rows) == 300
+    assert rows[0][0].startswith("2026-01-05 00:15:00")
+
+
+def test_summary_counts_add_up_and_name_each_problem(tmp_path, capsys):
+    lines = payload_lines(5)
+    conflict = json.loads(lines[2]) | {"pulseCount": 999999}
+    lines += [
+        '{"intervalEnd": "2026-01-05 12:07:00", "pulseCount": 1, "kWh": 0.25, "kW": 1.0}',
+        "not json at all",
+        json.dumps(conflict),
+    ]
+    source = tmp_path / "mixed.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    assert replay(tmp_path, "--json", str(source)) == 1
+    summary = summary_of(capsys)
+    assert summary["read"] == 8
+    assert (summary["inserted"], summary["duplicates"]) == (5, 0)
+    assert (summary["conflicts"], summary["invalid"]) == (1, 2)
+    parts = summary["inserted"] + summary["duplicates"] + summary["conflicts"] + summary["invalid"]
+    assert parts == summary["read"]
+    problems = {(p["line"], p["outcome"]) for p in summary["problems"]}
+    assert problems == {(6, "invalid"), (7, "invalid"), (8, "conflict")}
+    reasons = {p["line"]: p["reason"] for p in summary["problems"]}
+    assert "misaligned" in reasons[6]
+    assert "not valid JSON" in reasons[7]
+    assert "already stored with other values" in reasons[8]
+    # The conflict never overwrote the stored row.
+    assert [r[1] for r in stored_rows(tmp_path / "data")][2] == json.loads(lines[2])["pulseCount"]
+
+
+def test_invalid_lines_and_conflicts_are_kept_in_quarantine_with_both_versions(tmp_path, capsys):
+    lines = payload_lines(2)
+    changed = json.loads(lines[1]) | {"kWh": 123.5, "kW": 494.0}
+    source = tmp_path / "q.jsonl"
+    source.write_text("\n".join([*lines, '{"pulseCount": 1}', json.dumps(changed)]) + "\n")
+    assert replay(tmp_path, str(source)) == 1
+    capsys.readouterr()
+    with Quarantine.in_data_dir(tmp_path / "data") as quarantine:
+        entries = list(quarantine.entries())
+    kinds = [e.kind for e in entries]
+    assert sorted(kinds) == ["conflict", "invalid"]
+    invalid = next(e for e in entries if e.kind == "invalid")
+    assert invalid.raw == b'{"pulseCount": 1}'
+    assert "intervalEnd: required field is missing" in invalid.reason
+    assert invalid.source.endswith("q.jsonl:3")
+    conflict = next(e for e in entries if e.kind == "conflict")
+    assert conflict.incoming is not None and conflict.existing is not None
+    assert conflict.incoming["kWh"] == 123.5
+    assert conflict.existing["kWh"] == json.loads(lines[1])["kWh"]
+
+
+def test_plc_csv_export_with_bom_is_detected_and_replayed(tmp_path, capsys):
+    source = tmp_path / "KYZ_2026-01.csv"
+    source.write_bytes(
+        (
+            "\ufeff" + CSV_HEADER + "\r\n"
+            "01/05/2026,00:15:00.000,4,1.0,4.0,100.5,R17=0,ALARM0\r\n"
+            "01/05/2026,00:29:59.998,8,2.0,8.0,102.5,R17=1,ALARM0\r\n"
+            "01/05/2026,00:45:00,x,2.0,8.0,104.5,0,0\r\n"
+        ).encode()
+    )
+    assert replay(tmp_path, "--json", str(source)) == 1
+    summary = summary_of(capsys)
+    assert (summary["read"], summary["inserted"], summary["invalid"]) == (3, 2, 1)
+    assert summary["problems"][0]["line"] == 4
+    assert "pulseCount" in summary["problems"][0]["reason"]
+    rows = stored_rows(tmp_path / "data")
+    assert [(r[0][:19], r[1], r[5]) for r in rows] == [
+        ("2026-01-05 00:15:00", 4, 0),
+        ("2026-01-05 00:30:00", 8, 1),
+    ]
+    assert rows[1][4] == 102.5
+
+
+def test_dry_run_classifies_but_writes_nothing(tmp_path, capsys):
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join(payload_lines(10)) + "\n")
+    other = tmp_path / "more.jsonl"
+    other.write_text("\n".join(payload_lines(20)) + "\nbroken\n")
+    assert replay(tmp_path, str(source)) == 0
+    capsys.readouterr()
+    assert replay(tmp_path, "--dry-run", "--json", str(other)) == 1
+    summary = summary_of(capsys)
+    assert summary["dry_run"] is True
+    assert (summary["inserted"], summary["duplicates"], summary["invalid"]) == (10, 10, 1)
+    assert len(stored_rows(tmp_path / "data")) == 10
+    with Quarantine.in_data_dir(tmp_path / "data") as quarantine:
+        assert quarantine.count() == 0
+
+
+def test_format_flag_overrides_detection(tmp_path, capsys):
+    source = tmp_path / "odd.txt"
+    source.write_text(
+        "Date,Time,counter15min,LastEnergyUsage,LastDemand\n01/05/2026,00:15:00,4,1,4\n"
+    )
+    assert replay(tmp_path, "--format", "jsonl", "--json", str(source)) == 1
+    assert summary_of(capsys)["invalid"] == 2
+    assert replay(tmp_path, "--format", "csv", "--json", str(source)) == 0
+    assert summary_of(capsys)["inserted"] == 1
+
+
+def test_unknown_format_and_missing_file_exit_2_with_a_reason(tmp_path, capsys):
+    odd = tmp_path / "odd.txt"
+    odd.write_text("hello world\n")
+    assert replay(tmp_path, str(odd)) == 2
+    assert "cannot tell the format" in capsys.readouterr().err
+    assert replay(tmp_path, str(tmp_path / "absent.jsonl")) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_csv_without_required_columns_exits_2_naming_them(tmp_path, capsys):
+    source = tmp_path / "bad.csv"
+    source.write_text("Date,Time,counter15min\n01/05/2026,00:15:00,4\n")
+    assert replay(tmp_path, str(source)) == 2
+    err = capsys.readouterr().err
+    assert "LastEnergyUsage" in err and "LastDemand" in err
+
+
+def test_replay_reads_standard_input_in_a_real_process(tmp_path):
+    data = tmp_path / "data"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kyzconsole",
+            "--data-dir",
+            str(data),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "replay",
+            "--json",
+            "-",
+        ],
+        input="\n".join([*payload_lines(4), GOOD.replace("00:15", "23:45")]) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["inserted"] == 5
+    assert len(stored_rows(data)) == 5
+
+
+def test_plain_summary_on_stdout_when_not_json(tmp_path, capsys):
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join(payload_lines(3)) + "\n{}\n")
+    assert replay(tmp_path, str(source)) == 1
+    out = capsys.readouterr().out
+    assert "4 read: 3 inserted, 0 duplicates, 0 conflicts, 1 invalid" in out
+    assert "p.jsonl:4: invalid: intervalEnd: required field is missing" in out
+
+
+def test_replay_writes_its_own_log_file(tmp_path, capsys):
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join(payload_lines(3)) + "\n")
+    assert replay(tmp_path, str(source)) == 0
+    log = (tmp_path / "logs" / "kyz_replay.log").read_text()
+    assert "replay done: 3 read, 3 inserted" in log
+
+
+def test_unreachable_database_exits_2_and_says_why(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(
+        "KYZ_SQL_CONNECTION_STRING",
+        "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=1;Database=x;Uid=u;Pwd=s3cret-pw;",
+    )
+    source = tmp_path / "p.jsonl"
+    source.write_text(GOOD + "\n")
+    assert replay(tmp_path, "--retry-for", "0", str(source)) == 2
+    err = capsys.readouterr().err
+    assert "PostgreSQL" in err and "unreachable" in err
+    assert "s3cret-pw" not in err
