@@ -201,6 +201,7 @@ class PostgresDialect(Dialect):
             or "no connection to the server" in lowered
             or "connection has been lost" in lowered  # psqlODBC, HY000, on a dropped link
             or "could not send data to server" in lowered
+            or "savepoint failed" in lowered  # psqlODBC's statement rollback on a dead link
         ):
             return TransientDatabaseError(
                 f"PostgreSQL at {target} is unreachable or restarting [{state}]: {text}",

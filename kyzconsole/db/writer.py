@@ -142,10 +142,9 @@ class IntervalWriter:
             self._rollback()
             if self.dialect.is_duplicate_key(exc):
                 return None  # the backstop: a concurrent insert beat us to a key
-            error = self.dialect.translate(exc, self.target.describe())
-            if error.transient:
-                self.close()  # retry on a fresh connection
-            raise error from None
+            # After any other failure the connection's state is suspect: retry on a fresh one.
+            self.close()
+            raise self.dialect.translate(exc, self.target.describe()) from None
         except DatabaseError:
             self._rollback()
             raise

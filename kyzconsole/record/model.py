@@ -102,7 +102,14 @@ def _pulse_count(value: Any) -> int:
     if kind is int:
         number = value
     elif kind is Decimal or kind is float:
-        if not _finite(value) or value != int(value):
+        if not _finite(value):
+            raise _fail("must be a whole number, got {value}", value=str(value))
+        # Range before int(): int(Decimal("1e999999999")) would build a billion-digit integer.
+        if value < 0:
+            raise _fail("must be 0 or more, got {value}", value=_short(value))
+        if value > 2_147_483_647:
+            raise _fail("{value} does not fit the INT column", value=_short(value))
+        if value != int(value):
             raise _fail("must be a whole number, got {value}", value=str(value))
         number = int(value)
     else:
@@ -134,7 +141,10 @@ def _quantity(value: Any) -> Decimal:
         raise _fail("must be 0 or more, got {value}", value=str(value))
     if number >= VALUE_LIMIT:
         raise _fail("must be less than 10^12, got {value}", value=str(value))
-    return number.quantize(SCALE, rounding=ROUND_HALF_UP) + 0  # + 0 drops a negative zero
+    stored = number.quantize(SCALE, rounding=ROUND_HALF_UP) + 0  # + 0 drops a negative zero
+    if stored >= VALUE_LIMIT:  # 999999999999.9999995 rounds up to 10^12
+        raise _fail("must be less than 10^12, got {value}", value=str(value))
+    return stored
 
 
 def _optional_quantity(value: Any) -> Decimal | None:

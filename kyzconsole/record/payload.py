@@ -45,7 +45,10 @@ def parse_payload(raw: bytes | str, rules: ValidationRules | None = None) -> Par
             raise InvalidPayload(f"payload is not UTF-8 (bad byte at offset {exc.start})") from None
     else:
         text = raw
-        if len(text) > MAX_PAYLOAD_BYTES and len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        if (
+            len(text) > MAX_PAYLOAD_BYTES
+            or len(text.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES
+        ):
             raise InvalidPayload(f"payload is over the {MAX_PAYLOAD_BYTES:,}-byte limit")
     text = text.removeprefix("\ufeff")
     if not text.strip():
@@ -71,7 +74,8 @@ def parse_fields(data: Any, rules: ValidationRules | None = None) -> ParsedPaylo
     if not isinstance(data, dict):
         raise InvalidPayload(f"payload must be a JSON object, got {_json_kind(data)}")
     try:
-        record = IntervalRecord.model_validate(data, context=rules)
+        # Payload names only: "interval_end" is an unknown field, not the attribute's name.
+        record = IntervalRecord.model_validate(data, context=rules, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise InvalidPayload(_reason(exc)) from None
     extra = data.keys() - KNOWN_FIELDS

@@ -30,7 +30,7 @@ class CsvHeaderError(ValueError):
 
 def header_index(header: Sequence[str]) -> dict[str, int]:
     """Map the payload field names (and date/time) to column positions; raise if any are missing."""
-    names = {name.strip().lstrip("\ufeff").lower(): i for i, name in enumerate(header)}
+    names = {name.strip().lstrip("\ufeff").strip().lower(): i for i, name in enumerate(header)}
     missing = [h for h in REQUIRED_HEADERS if h.lower() not in names]
     if missing:
         raise CsvHeaderError(
@@ -73,7 +73,7 @@ def _interval_end(date_text: str, time_text: str) -> str:
     whole, _, fraction = time_text.partition(".")
     try:
         clock = datetime.strptime(whole, "%H:%M:%S")
-        if fraction and not fraction.isdigit():
+        if fraction and not (fraction.isascii() and fraction.isdigit()):
             raise ValueError
     except ValueError:
         raise InvalidPayload(f"Time: must be HH:MM:SS, got {time_text[:40]!r}") from None

@@ -1,0 +1,75 @@
+"""Shared fixtures: an isolated environment, a real PostgreSQL server and both writer targets."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kyzconsole.config import load_settings
+from kyzconsole.db.target import SqlTarget, resolve_target
+from tests.servers.postgres import PostgresServer
+
+REPO = Path(__file__).resolve().parent.parent
+PG_TABLE_SCRIPT = REPO / "sql" / "postgresql" / "001_create_table.sql"
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No KYZ_* variable and no stray .env from the developer's shell reaches a test."""
+    for name in list(os.environ):
+        if name.upper().startswith("KYZ_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop_and_remove()
+
+
+def new_database(server: PostgresServer, *, with_table: bool = True) -> str:
+    """A fresh database owned by the ingest login; the table script applied as a DBA would."""
+    name = f"kyz_test_{os.getpid()}_{next(_database_numbers)}"
+    server.create_database(name)
+    if with_table:
+        # The DBA runs the script as the owner so the ingest login can read and write the table.
+        script = PG_TABLE_SCRIPT.read_text(encoding="utf-8")
+        server.psql(f"SET ROLE kyz_ingest;\n{script}", db=name)
+    return name
+
+
+def pg_target_for(server: PostgresServer, database: str, **overrides: object) -> SqlTarget:
+    settings = load_settings(sql_connection_string=server.connection_string(database), **overrides)
+    return resolve_target(settings)
+
+
+@pytest.fixture
+def pg_target(pg_server: PostgresServer) -> Iterator[SqlTarget]:
+    if not pg_server.running:  # a previous test's stop() must not leak into this one
+        pg_server.start()
+    name = new_database(pg_server)
+    yield pg_target_for(pg_server, name)
+    if pg_server.running:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_target(tmp_path: Path) -> SqlTarget:
+    return resolve_target(load_settings(data_dir=tmp_path))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_target(request: pytest.FixtureRequest) -> SqlTarget:
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_target")
+    return request.getfixturevalue("pg_target")
