@@ -87,6 +87,43 @@ class Settings(BaseSettings):
         24.0, gt=0, description="intervals further ahead of this machine's clock are invalid"
     )
 
+    mqtt_host: str = Field("localhost", description="MQTT broker host")
+    mqtt_port: int | None = Field(
+        None, ge=1, le=65535, description="broker port (default 1883, or 8883 with TLS)"
+    )
+    mqtt_topic: str = Field("pri/energy/kyz/interval", description="interval topic")
+    mqtt_client_id: str = Field(
+        "kyz-sql-ingestor", description="fixed client id: the broker keeps its session"
+    )
+    mqtt_username: str | None = Field(None, description="MQTT user")
+    mqtt_password: SecretStr | None = Field(None, description="MQTT password")
+    mqtt_tls: bool = Field(False, description="TLS to the broker")
+    mqtt_ca_file: Path | None = Field(None, description="CA certificate (PEM) for TLS")
+    mqtt_cert_file: Path | None = Field(None, description="client certificate (PEM)")
+    mqtt_key_file: Path | None = Field(None, description="client key (PEM)")
+    mqtt_keepalive: int = Field(60, ge=5, le=3600, description="keepalive seconds")
+    mqtt_protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT protocol version")
+    mqtt_session_expiry: int = Field(
+        7 * 24 * 3600,
+        ge=0,
+        description="MQTT 5 session expiry seconds: how long the broker queues for us offline",
+    )
+    mqtt_receive_maximum: int = Field(
+        1000, ge=1, le=65535, description="MQTT 5 unacknowledged messages in flight to us"
+    )
+    sql_retry_initial: float = Field(5.0, gt=0, description="first wait after a SQL failure")
+    sql_retry_max: float = Field(60.0, gt=0, description="longest wait between SQL retries")
+    status_interval: float = Field(1.0, gt=0, le=2, description="seconds between status writes")
+
+    @field_validator("mqtt_protocol", mode="before")
+    @classmethod
+    def _protocol_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @property
+    def resolved_mqtt_port(self) -> int:
+        return self.mqtt_port or (8883 if self.mqtt_tls else 1883)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -186,5 +223,7 @@ def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_url=False):
         name = str(error["loc"][0]) if error["loc"] else "settings"
-        lines.append(f"KYZ_{name.upper()}: {error['msg']} (got {error.get('input')!r})")
+        secret = "password" in name or "connection_string" in name
+        shown = "***" if secret else repr(error.get("input"))
+        lines.append(f"KYZ_{name.upper()}: {error['msg']} (got {shown})")
     return "invalid configuration: " + "; ".join(lines)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +15,6 @@ from tests.servers.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 PG_TABLE_SCRIPT = REPO / "sql" / "postgresql" / "001_create_table.sql"
-_database_numbers = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +38,8 @@ def pg_server() -> Iterator[PostgresServer]:
 
 def new_database(server: PostgresServer, *, with_table: bool = True) -> str:
     """A fresh database owned by the ingest login; the table script applied as a DBA would."""
-    name = f"kyz_test_{os.getpid()}_{next(_database_numbers)}"
+    # uuid, not a counter: test modules import this file as tests.conftest, a second copy.
+    name = f"kyz_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
     server.create_database(name)
     if with_table:
         # The DBA runs the script as the owner so the ingest login can read and write the table.

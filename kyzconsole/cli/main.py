@@ -10,11 +10,18 @@ from pathlib import Path
 from loguru import logger
 
 from kyzconsole import __version__
-from kyzconsole.cli import replay_cmd, settings_cmd
+from kyzconsole.cli import (
+    quarantine_cmd,
+    replay_cmd,
+    settings_cmd,
+    simulate_cmd,
+    status_cmd,
+    testconn_cmd,
+)
 from kyzconsole.cli.exit_codes import USAGE
-from kyzconsole.config import ConfigError, load_settings
+from kyzconsole.config import ConfigError, Settings, load_settings
 from kyzconsole.db.errors import DatabaseError
-from kyzconsole.logs import setup_logging
+from kyzconsole.logs import INGEST_LOG, setup_logging
 from kyzconsole.sources.files import InputFileError
 
 DESCRIPTION = """\
@@ -27,6 +34,10 @@ target is the embedded SQLite database kyz.db in the data dir.
 """
 EPILOG = """\
 examples:
+  kyzconsole --headless                   run the ingest service (MQTT -> SQL)
+  kyzconsole test-conn                    check SQL and MQTT before the first run
+  kyzconsole status                       is the service healthy?
+  kyzconsole simulate --count 96          publish a day of test intervals
   kyzconsole replay payloads.jsonl        backfill from a file
   kyzconsole config                       show the resolved settings (secrets masked)
   kyzconsole paths                        show where files live
@@ -69,9 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kyzconsole {__version__}")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="run the unattended ingest service: MQTT -> spool -> SQL, until SIGTERM/Ctrl+C",
+    )
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     parents = [_common_options(suppress=True)]
     replay_cmd.add_parser(commands, parents)
+    status_cmd.add_parser(commands, parents)
+    testconn_cmd.add_parser(commands, parents)
+    quarantine_cmd.add_parser(commands, parents)
+    simulate_cmd.add_parser(commands, parents)
 
     config = commands.add_parser(
         "config",
@@ -97,9 +117,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _headless_stderr_level(settings: Settings) -> str:
+    # A line per message on a terminal is useful; under Task Scheduler or a service wrapper
+    # nobody reads stderr live, the log file has every line, and writing both costs throughput.
+    return settings.log_level if sys.stderr.isatty() else "WARNING"
+
+
+def _headless(args: argparse.Namespace, settings: Settings) -> int:
+    from kyzconsole.cli.headless import run_headless
+
+    return run_headless(settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.headless and getattr(args, "run", None):
+        parser.error("--headless takes no command")
+    if args.headless:
+        args.run, args.log_file = _headless, INGEST_LOG
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return USAGE
@@ -114,8 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(
         log_dir,
         file_level=settings.log_level,
-        stderr_level="WARNING",
-        file_name=args.log_file or "kyz_ingestor.log",
+        stderr_level=_headless_stderr_level(settings) if args.headless else "WARNING",
+        file_name=args.log_file or INGEST_LOG,
     )
     try:
         return int(args.run(args, settings))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyodbc
 
@@ -29,8 +29,7 @@ class Outcome(StrEnum):
     CONFLICT = "conflict"
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
+class WriteResult(NamedTuple):  # one per record per batch: cheap to make
     record: IntervalRecord
     outcome: Outcome
     existing: IntervalRecord | None = None  # the stored version, for a conflict or duplicate
@@ -82,6 +81,23 @@ class IntervalWriter:
         started = time.perf_counter()
         self._run(lambda cursor: cursor.execute(self.dialect.table_probe(self.target.table)))
         return time.perf_counter() - started
+
+    def permissions(self) -> tuple[bool, bool] | None:
+        """(can insert, can select) on the table, where the database can say; else None."""
+        query = self.dialect.permissions(self.target.table)
+        if query is None:
+            path = self.target.embedded_path
+            if path is not None:
+                return os.access(path, os.W_OK), os.access(path, os.R_OK)
+            return None
+        sql, params = query
+
+        def ask(cursor: pyodbc.Cursor) -> tuple[bool, bool]:
+            row = cursor.execute(sql, params).fetchone()
+            cursor.connection.rollback()
+            return _flag(row[0]) is True, _flag(row[1]) is True
+
+        return self._run(ask)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -214,20 +230,13 @@ class IntervalWriter:
 
     def _insert(self, cursor: pyodbc.Cursor, records: Sequence[IntervalRecord]) -> int:
         inserted = 0
+        bind = self.dialect.bind
         step = self.dialect.rows_per_insert
         for start in range(0, len(records), step):
             chunk = records[start : start + step]
             params: list[Any] = []
             for r in chunk:
-                params += (
-                    r.interval_end,
-                    r.pulse_count,
-                    r.kwh,
-                    r.kw,
-                    r.total_kwh,
-                    r.r17_exclude,
-                    r.kyz_invalid_alarm,
-                )
+                params += bind(r)
             cursor.execute(self.dialect.insert(self.target.table, len(chunk)), params)
             inserted += cursor.rowcount
         return inserted

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from loguru import logger
 
@@ -71,8 +71,7 @@ class ReplaySummary:
 ProgressCallback = Callable[[InputFile, ReplaySummary], None]
 
 
-@dataclass(frozen=True)
-class _Pending:
+class _Pending(NamedTuple):
     record: IntervalRecord
     line: int
     raw: bytes

@@ -39,24 +39,26 @@ class ValidationRules:
     # Soft check: kW should be kWh * 60 / interval_minutes within this tolerance.
     demand_tolerance: Decimal = Decimal("0.01")
 
-    @property
-    def demand_factor(self) -> Decimal:
-        return Decimal(60) / Decimal(self.interval_minutes)
+    demand_factor: Decimal = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "demand_factor", Decimal(60) / Decimal(self.interval_minutes))
 
 
 def _fail(message: str, **ctx: Any) -> PydanticCustomError:
     return PydanticCustomError("kyz", message, ctx)
 
 
+_DEFAULT_RULES = ValidationRules()
+
+
 def _rules(info: ValidationInfo) -> ValidationRules:
-    rules = info.context if isinstance(info.context, ValidationRules) else None
-    return rules or ValidationRules()
+    rules = info.context
+    return rules if type(rules) is ValidationRules else _DEFAULT_RULES
 
 
 def _interval_end(value: Any, info: ValidationInfo) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
+    if type(value) is str:
         try:
             if not _INTERVAL_END_SHAPE.match(value):
                 raise ValueError
@@ -66,6 +68,8 @@ def _interval_end(value: Any, info: ValidationInfo) -> datetime:
                 "must be a real date-time as YYYY-MM-DD HH:MM:SS, got {value}",
                 value=_short(value),
             ) from None
+    elif isinstance(value, datetime):
+        moment = value
     else:
         raise _fail("must be a string YYYY-MM-DD HH:MM:SS, got {kind}", kind=_kind(value))
     rules = _rules(info)
@@ -152,7 +156,7 @@ def _optional_quantity(value: Any) -> Decimal | None:
 
 
 def _flag(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
+    if value is None or value is True or value is False:
         return value
     if isinstance(value, int | Decimal) and value in (0, 1):
         return bool(value)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -17,8 +16,7 @@ KNOWN_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class ParsedPayload:
+class ParsedPayload(NamedTuple):  # a NamedTuple: made once per message, on the hot path
     record: IntervalRecord
     warnings: tuple[str, ...] = ()
     unknown_fields: tuple[str, ...] = ()
@@ -50,11 +48,14 @@ def parse_payload(raw: bytes | str, rules: ValidationRules | None = None) -> Par
             or len(text.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES
         ):
             raise InvalidPayload(f"payload is over the {MAX_PAYLOAD_BYTES:,}-byte limit")
-    text = text.removeprefix("\ufeff")
-    if not text.strip():
+    text = text.removeprefix("\ufeff").strip()
+    if not text:
         raise InvalidPayload("payload is empty")
     try:
-        data = _DECODER.decode(text)
+        # raw_decode on stripped text: json.loads would scan for white space twice more.
+        data, end = _DECODER.raw_decode(text)
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
     except InvalidPayload:
         raise
     except json.JSONDecodeError as exc:
