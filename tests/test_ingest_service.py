@@ -406,3 +406,61 @@ def test_quarantine_lists_and_exports_what_replay_accepts_once_fixed(
     assert main(["replay", "--data-dir", str(data), "--json", str(export)]) == 0
     assert json.loads(capsys.readouterr().out)["inserted"] == 1
     assert as_payload_rows(embedded_rows(data)) == expected_rows(good)
+
+
+SECURE_ACL = """\
+user plc
+topic write pri/energy/kyz/interval
+
+user ingest
+topic read pri/energy/kyz/interval
+"""
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_service_over_tls_with_passwords_and_acl_ingests_what_the_plc_publishes(tmp_path, protocol):
+    users = {"plc": "plc-secret-1", "ingest": "ingest-secret-2"}
+    with MosquittoBroker(tls=True, users=users, acl_text=SECURE_ACL) as broker:
+        data = tmp_path / "data"
+        env = service_env(
+            data,
+            broker.port,
+            KYZ_MQTT_HOST="localhost",
+            KYZ_MQTT_TLS="true",
+            KYZ_MQTT_CA_FILE=str(broker.ca_file),
+            KYZ_MQTT_USERNAME="ingest",
+            KYZ_MQTT_PASSWORD=users["ingest"],
+            KYZ_MQTT_PROTOCOL=protocol,
+        )
+        service = HeadlessService(data, env).start()
+        try:
+            ready = service.wait_ready()
+            assert ready["mqtt"]["broker"].startswith("mqtts://localhost:")
+            lines = payloads(50)
+            broker.publish_many(TOPIC, lines, user="plc", password=users["plc"])
+            service.wait_status(lambda s: s["counters"]["inserted"] == 50)
+            assert service.terminate() == 0
+        finally:
+            service.close()
+        assert as_payload_rows(embedded_rows(data)) == expected_rows(lines)
+        log = (data / "logs" / "kyz_ingestor.log").read_text()
+        assert users["ingest"] not in log
+
+
+def test_a_retained_message_is_ingested_and_flagged_once_as_a_publisher_mistake(
+    broker, service_factory, tmp_path
+):
+    lines = payloads(3)
+    broker.publish(TOPIC, lines[0], retain=True)
+    broker.publish(TOPIC, lines[1], retain=True)  # replaces the retained message
+    service = service_factory()
+    service.wait_status(lambda s: s["counters"]["inserted"] == 1)  # the retained one, on subscribe
+    broker.publish(TOPIC, lines[2])
+    service.wait_status(lambda s: s["counters"]["inserted"] == 2)
+    service.terminate()
+    second = service_factory()  # a restart is delivered the retained message again: a duplicate
+    second.wait_status(lambda s: s["counters"]["duplicates"] == 1)
+    assert second.terminate() == 0
+    log = (tmp_path / "data" / "logs" / "kyz_ingestor.log").read_text()
+    assert log.count("retained message arrived") == 2  # once per process
+    assert len(embedded_rows(tmp_path / "data")) == 2
