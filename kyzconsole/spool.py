@@ -60,7 +60,7 @@ def _encode(record: IntervalRecord) -> str:
 
 def _decode(text: str) -> IntervalRecord:
     end, pulses, kwh, kw, total, r17, alarm = json.loads(text)
-    return IntervalRecord.model_construct(
+    return IntervalRecord.trusted(
         interval_end=datetime.fromisoformat(end),
         pulse_count=pulses,
         kwh=Decimal(kwh),

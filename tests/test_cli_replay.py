@@ -227,3 +227,57 @@ def test_unreachable_database_exits_2_and_says_why(tmp_path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert "PostgreSQL" in err and "unreachable" in err
     assert "s3cret-pw" not in err
+
+
+def test_a_large_file_replayed_in_two_processes_lands_exactly_once(tmp_path, capsys, monkeypatch):
+    from kyzconsole.engine import parallel_replay
+
+    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)  # split even a small file
+    payloads = payload_lines(4000)
+    repeated = payloads[10]  # once in the first half, again in the second: a duplicate
+    changed = json.dumps(json.loads(payloads[20]) | {"pulseCount": 1})  # a conflict, far away
+    lines = [*payloads[:3000], "broken line", *payloads[3000:], repeated, changed]
+    source = tmp_path / "big.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    assert replay(tmp_path, "--jobs", "2", "--json", str(source)) == 1
+    summary = summary_of(capsys)
+    assert summary["read"] == 4003
+    assert (summary["inserted"], summary["duplicates"]) == (4000, 1)
+    assert (summary["conflicts"], summary["invalid"]) == (1, 1)
+    problems = [(p["line"], p["outcome"]) for p in summary["problems"]]
+    assert problems == [(3001, "invalid"), (4003, "conflict")]  # the file's own line numbers
+    rows = stored_rows(tmp_path / "data")
+    assert len(rows) == 4000 and len({r[0] for r in rows}) == 4000
+    with Quarantine.in_data_dir(tmp_path / "data") as quarantine:
+        assert sorted(e.kind for e in quarantine.entries()) == ["conflict", "invalid"]
+    log = (tmp_path / "logs" / "kyz_replay.log").read_text()
+    assert "invalid: " in log and "big.jsonl line 3001" in log  # the workers' lines reach it
+
+
+def test_a_csv_file_split_across_processes_keeps_its_header(tmp_path, capsys, monkeypatch):
+    from kyzconsole.engine import parallel_replay
+
+    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    rows = [CSV_HEADER]
+    for n in range(1, 401):
+        hours, minutes = divmod(n * 15, 60)
+        day = 5 + hours // 24
+        rows.append(f"01/{day:02d}/2026,{hours % 24:02d}:{minutes:02d}:00,4,1.0,4.0,{100 + n},0,0")
+    source = tmp_path / "export.csv"
+    source.write_text("\n".join(rows) + "\n")
+    assert replay(tmp_path, "--jobs", "2", "--json", str(source)) == 0
+    summary = summary_of(capsys)
+    assert (summary["read"], summary["inserted"], summary["invalid"]) == (400, 400, 0)
+    assert len(stored_rows(tmp_path / "data")) == 400
+
+
+def test_replaying_a_file_already_in_logs_duplicates_as_runs(tmp_path, capsys):
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join(payload_lines(2500)) + "\n")
+    assert replay(tmp_path, str(source)) == 0
+    assert replay(tmp_path, "--json", str(source)) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["duplicates"] == 2500
+    log = (tmp_path / "logs" / "kyz_replay.log").read_text()
+    runs = [line for line in log.splitlines() if "duplicate: " in line]
+    assert len(runs) == 3  # batches of 1000, 1000, 500
+    assert "duplicate: 1000 intervals 2026-01-05 00:15:00 .. " in runs[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from loguru import logger
@@ -13,7 +14,8 @@ from kyzconsole.cli.progress import ReplayProgress
 from kyzconsole.config import Settings
 from kyzconsole.db.target import resolve_target
 from kyzconsole.db.writer import IntervalWriter
-from kyzconsole.engine.replay import Replay, ReplaySummary
+from kyzconsole.engine.parallel_replay import replay_files
+from kyzconsole.engine.replay import ReplaySummary
 from kyzconsole.quarantine import Quarantine
 from kyzconsole.sources.files import InputFile, InputFormat
 
@@ -77,12 +79,19 @@ def add_parser(
         metavar="SECONDS",
         help="how long to keep retrying a database outage before giving up (default: %(default)s)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="processes for a large file (4 MiB or more); 1 to stay in one (default: %(default)s)",
+    )
     parser.set_defaults(run=run_replay, log_file="kyz_replay.log")
 
 
 def run_replay(args: argparse.Namespace, settings: Settings) -> int:
-    if args.batch_size < 1:
-        raise SystemExit("kyzconsole replay: --batch-size must be at least 1")
+    if args.batch_size < 1 or args.jobs < 1:
+        raise SystemExit("kyzconsole replay: --batch-size and --jobs must be at least 1")
     target = resolve_target(settings)
     files = [
         InputFile(name, InputFormat(args.format) if args.format else None) for name in args.files
@@ -97,16 +106,17 @@ def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         with IntervalWriter(target) as writer:
-            replay = Replay(
+            summary = replay_files(
+                files,
                 writer,
                 quarantine,
                 settings.validation_rules(),
+                jobs=args.jobs,
+                progress=progress,
                 dry_run=args.dry_run,
                 batch_size=args.batch_size,
                 retry_for=args.retry_for,
-                progress=progress,
             )
-            summary = replay.run(files)
     finally:
         progress.close()
         if quarantine is not None:

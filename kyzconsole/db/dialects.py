@@ -98,12 +98,13 @@ class Dialect:
         """A statement that fails unless the table has the expected columns."""
         return f"SELECT {', '.join(COLUMNS)} FROM {table} WHERE 1 = 0"
 
-    def comparable(self, value: Decimal | None) -> Decimal | None:
+    def comparable(self, value: Decimal | None) -> object:
         """A value as the storage holds it, so a re-sent interval compares equal."""
         if value is None:
             return None
         if self.stored_digits is not None:
-            value = Decimal(format(float(value), f".{self.stored_digits}g"))
+            # REAL storage keeps 15 significant digits: compare those, as text.
+            return format(float(value), f".{self.stored_digits}g")
         return value.quantize(SCALE)
 
     def configure(self, connection: pyodbc.Connection, query_timeout: int) -> None:

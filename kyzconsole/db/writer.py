@@ -191,7 +191,7 @@ class IntervalWriter:
         end = row[0]
         if isinstance(end, str):  # a driver that hands back text
             end = datetime.fromisoformat(end)
-        return IntervalRecord.model_construct(
+        return IntervalRecord.trusted(
             interval_end=end.replace(microsecond=0),
             pulse_count=int(row[1]),
             kwh=_decimal(row[2]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -113,21 +112,16 @@ class Replay:
         return self.summary
 
     def _replay_file(self, source: InputFile) -> None:
-        # Double buffering: the next batch is parsed here while the writer thread stores the
-        # last one, so parsing overlaps the database's own time.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyz-replay-writer") as pool:
-            writing: Future[None] | None = None
-            batch: list[_Pending] = []
-            rejected: list[QuarantineEntry] = []
-            for number, raw in source.lines():
-                pending = self._parse(source, number, raw, rejected)
-                if pending is not None:
-                    batch.append(pending)
-                if len(batch) >= self.batch_size:
-                    writing = self._hand_over(pool, writing, source, batch, rejected)
-                    batch, rejected = [], []
-            writing = self._hand_over(pool, writing, source, batch, rejected)
-            self._finish(writing, source)
+        batch: list[_Pending] = []
+        rejected: list[QuarantineEntry] = []
+        for number, raw in source.lines():
+            pending = self._parse(source, number, raw, rejected)
+            if pending is not None:
+                batch.append(pending)
+            if len(batch) >= self.batch_size:
+                self._flush(source, batch, rejected)
+                batch, rejected = [], []
+        self._flush(source, batch, rejected)
         self.summary.problems.sort(key=lambda p: (p.file, p.line))
 
     def _parse(
@@ -149,26 +143,6 @@ class Replay:
             logger.debug("{} line {}: ignored {}", source.label, number, parsed.unknown_fields)
         return _Pending(parsed.record, number, raw)
 
-    def _hand_over(
-        self,
-        pool: ThreadPoolExecutor,
-        writing: Future[None] | None,
-        source: InputFile,
-        batch: list[_Pending],
-        rejected: list[QuarantineEntry],
-    ) -> Future[None] | None:
-        self._finish(writing, source)
-        if not batch and not rejected:
-            return None
-        return pool.submit(self._flush, source, batch, rejected)
-
-    def _finish(self, writing: Future[None] | None, source: InputFile) -> None:
-        if writing is None:
-            return
-        writing.result()  # re-raises the writer's DatabaseError here
-        if self.progress is not None:
-            self.progress(source, self.summary)
-
     def _invalid(
         self, source: InputFile, number: int, raw: bytes, reason: str, rejected: list[Any]
     ) -> None:
@@ -182,13 +156,23 @@ class Replay:
     ) -> None:
         if batch:
             results = self._write([p.record for p in batch])
+            run: list[IntervalRecord] = []  # consecutive duplicates, logged as one line
             for pending, result in zip(batch, results, strict=True):
+                if result.outcome is Outcome.DUPLICATE:
+                    run.append(result.record)
+                    continue
+                _log_duplicates(source, run)
+                run = []
                 if result.outcome is Outcome.INSERTED:
                     self.summary.inserted += 1
                 else:
-                    self._count(source, pending, result, rejected)
+                    self._conflict(source, pending, result, rejected)
+            _log_duplicates(source, run)
+            self.summary.duplicates += sum(r.outcome is Outcome.DUPLICATE for r in results)
         if rejected and self.quarantine is not None and not self.dry_run:
             self.quarantine.add(rejected)
+        if self.progress is not None:
+            self.progress(source, self.summary)
 
     def _write(self, records: list[IntervalRecord]) -> list[WriteResult]:
         backoff = Backoff()
@@ -205,34 +189,38 @@ class Replay:
                 logger.warning("{}; retrying in {:.0f} s", exc, delay)
                 self.sleep(delay)
 
-    def _count(
-        self,
-        source: InputFile,
-        pending: _Pending,
-        result: WriteResult,
-        rejected: list[QuarantineEntry],
+    def _conflict(
+        self, source: InputFile, pending: _Pending, result: WriteResult, rejected: list[Any]
     ) -> None:
-        summary = self.summary
-        end = pending.record.interval_end.strftime(INTERVAL_END_FORMAT)
-        if result.outcome is Outcome.DUPLICATE:
-            summary.duplicates += 1
-            logger.info("duplicate: {} already stored with the same values", end)
-        else:
-            summary.conflicts += 1
-            assert result.existing is not None
-            entry = QuarantineEntry.conflict(
-                f"{source.label}:{pending.line}",
-                pending.record,
-                result.existing,
-                pending.raw.rstrip(),
-            )
-            summary.problems.append(Problem(source.label, pending.line, "conflict", entry.reason))
-            logger.warning(
-                "conflict: {} line {}: {} stored {} incoming {}",
-                source.label,
-                pending.line,
-                end,
-                entry.existing,
-                entry.incoming,
-            )
-            rejected.append(entry)
+        self.summary.conflicts += 1
+        assert result.existing is not None
+        entry = QuarantineEntry.conflict(
+            f"{source.label}:{pending.line}", pending.record, result.existing, pending.raw.rstrip()
+        )
+        self.summary.problems.append(Problem(source.label, pending.line, "conflict", entry.reason))
+        logger.warning(
+            "conflict: {} line {}: {} stored {} incoming {}",
+            source.label,
+            pending.line,
+            pending.record.interval_end.strftime(INTERVAL_END_FORMAT),
+            entry.existing,
+            entry.incoming,
+        )
+        rejected.append(entry)
+
+
+def _log_duplicates(source: InputFile, run: list[IntervalRecord]) -> None:
+    """One INFO line per run of consecutive duplicates: a re-replayed year is a few lines."""
+    if not run:
+        return
+    first = run[0].interval_end.strftime(INTERVAL_END_FORMAT)
+    if len(run) == 1:
+        logger.info("duplicate: {} in {} already stored with the same values", first, source.label)
+        return
+    logger.info(
+        "duplicate: {} intervals {} .. {} in {} already stored with the same values",
+        len(run),
+        first,
+        run[-1].interval_end.strftime(INTERVAL_END_FORMAT),
+        source.label,
+    )

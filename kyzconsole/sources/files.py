@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -31,6 +32,10 @@ class InputFile:
         self.format: InputFormat | None = None
         self.csv_index: dict[str, int] = {}
         self.csv_delimiter = ","
+        # A part of a file (see split): bytes [start, end), the first line's number.
+        self.start = 0
+        self.end: int | None = None
+        self.first_line = 1
 
     @property
     def label(self) -> str:
@@ -54,8 +59,17 @@ class InputFile:
         """Data lines with their 1-based line numbers; blank lines and the CSV header skipped."""
         handle = self._open()
         try:
-            number = 0
+            number = self.first_line - 1
+            if self.start:
+                handle.seek(self.start)
+            remaining = self.end - self.start if self.end is not None else None
+            if remaining is not None:
+                self.size = remaining
             for raw in handle:
+                if remaining is not None:
+                    if remaining <= 0:
+                        break
+                    remaining -= len(raw)
                 number += 1
                 self.bytes_read += len(raw)
                 if not raw.strip():
@@ -70,12 +84,62 @@ class InputFile:
             if handle is not sys.stdin.buffer:
                 handle.close()
 
+    def split(self, parts: int) -> list[InputFile]:
+        """This file as up to `parts` pieces, cut at line ends, for parallel replay.
+
+        Reads the format (and a CSV header) first, so each piece knows it; line numbers in the
+        pieces are the file's own.
+        """
+        handle = self._open()
+        try:
+            data_start, line = 0, 1
+            for raw in handle:
+                if raw.strip():
+                    self.format = self.requested_format or detect_format(raw, self.label)
+                    if self.format is InputFormat.CSV:
+                        self._read_header(raw)
+                        data_start, line = data_start + len(raw), line + 1
+                    break
+                data_start, line = data_start + len(raw), line + 1
+            size = handle.seek(0, 2)
+            cuts = [data_start]
+            for k in range(1, parts):
+                handle.seek(max(cuts[-1], data_start + (size - data_start) * k // parts))
+                handle.readline()  # move to the start of the next line
+                if handle.tell() < size and handle.tell() > cuts[-1]:
+                    cuts.append(handle.tell())
+            cuts.append(size)
+            pieces, line_number = [], line
+            for begin, finish in itertools.pairwise(cuts):
+                piece = InputFile(self.name, self.format)
+                piece.format, piece.csv_index = self.format, dict(self.csv_index)
+                piece.csv_delimiter = self.csv_delimiter
+                piece.start, piece.end, piece.first_line = begin, finish, line_number
+                pieces.append(piece)
+                handle.seek(begin)
+                line_number += _count_newlines(handle, finish - begin)
+            return pieces
+        finally:
+            if handle is not sys.stdin.buffer:
+                handle.close()
+
     def _read_header(self, raw: bytes) -> None:
         self.csv_delimiter = sniff_delimiter(raw)
         try:
             self.csv_index = header_index(split_csv_line(raw, self.csv_delimiter))
         except ValueError as exc:
             raise InputFileError(f"{self.label} line 1: {exc}") from None
+
+
+def _count_newlines(handle: BinaryIO, length: int) -> int:
+    count = 0
+    while length > 0:
+        block = handle.read(min(length, 1 << 20))
+        if not block:
+            break
+        count += block.count(b"\n")
+        length -= len(block)
+    return count
 
 
 def detect_format(first_line: bytes, label: str) -> InputFormat:

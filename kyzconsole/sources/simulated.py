@@ -40,7 +40,7 @@ def plant_intervals(
         pulses = max(0, round(demand_kw * interval_minutes / 60 / float(PULSE_KWH)))
         kwh = pulses * PULSE_KWH
         total_kwh += kwh
-        yield IntervalRecord.model_construct(
+        yield IntervalRecord.trusted(
             interval_end=end,
             pulse_count=pulses,
             kwh=kwh.quantize(Decimal("0.000001")),
