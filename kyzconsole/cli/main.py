@@ -93,27 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine_cmd.add_parser(commands, parents)
     simulate_cmd.add_parser(commands, parents)
 
-    config = commands.add_parser(
-        "config",
-        help="show the resolved settings, secrets masked",
-        description="Show every setting as kyzconsole resolved it, with secrets masked.",
-        epilog="example:\n  KYZ_SQL_SERVER=x.database.windows.net kyzconsole config --json",
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    config.add_argument("--json", action="store_true", help="print as JSON")
-    config.set_defaults(run=settings_cmd.run_config, log_file=None)
-
-    paths = commands.add_parser(
-        "paths",
-        help="show where the config, data and log files are",
-        description="Show the resolved config file, data dir, embedded database and log file.",
-        epilog="example:\n  kyzconsole paths --data-dir D:\\kyz",
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    paths.add_argument("--json", action="store_true", help="print as JSON")
-    paths.set_defaults(run=settings_cmd.run_paths, log_file=None)
+    settings_cmd.add_parsers(commands, parents)
     return parser
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK
 from kyzconsole.config import Settings
 from kyzconsole.quarantine import QUARANTINE_FILE_NAME, Quarantine, QuarantineEntry
@@ -32,13 +33,13 @@ examples:
 def add_parser(
     commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
+        parents,
         "quarantine",
         help="list or export invalid payloads and conflicts",
         description=DESCRIPTION,
         epilog=EPILOG,
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("action", nargs="?", choices=["list", "export"], default="list")
     parser.add_argument("--kind", choices=["invalid", "conflict"], help="only this kind")

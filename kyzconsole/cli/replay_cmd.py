@@ -9,6 +9,7 @@ import sys
 
 from loguru import logger
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK, RECORDS_FAILED
 from kyzconsole.cli.progress import ReplayProgress
 from kyzconsole.config import Settings
@@ -43,13 +44,13 @@ exit status: 0 all lines inserted or duplicate; 1 some invalid or conflicting;
 def add_parser(
     commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
+        parents,
         "replay",
         help=HELP,
         description=DESCRIPTION,
         epilog=EPILOG,
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="file to read; - for stdin")
     parser.add_argument(

@@ -9,12 +9,37 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK
 from kyzconsole.config import Settings, config_file_path
 from kyzconsole.db.target import resolve_target
 from kyzconsole.logs import INGEST_LOG
 from kyzconsole.masking import MASK, mask_secrets
 from kyzconsole.quarantine import QUARANTINE_FILE_NAME
+
+
+def add_parsers(
+    commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
+    config = add_command(
+        commands,
+        parents,
+        "config",
+        help="show the resolved settings, secrets masked",
+        description="Show every setting as kyzconsole resolved it, with secrets masked.",
+        epilog="example:\n  KYZ_SQL_SERVER=x.database.windows.net kyzconsole config --json",
+    )
+    paths = add_command(
+        commands,
+        parents,
+        "paths",
+        help="show where the config, data and log files are",
+        description="Show the resolved config file, data dir, embedded database and log file.",
+        epilog="example:\n  kyzconsole paths --data-dir D:\\kyz",
+    )
+    for parser, run in ((config, run_config), (paths, run_paths)):
+        parser.add_argument("--json", action="store_true", help="print as JSON")
+        parser.set_defaults(run=run, log_file=None)
 
 
 def resolved_config(settings: Settings) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK, USAGE
 from kyzconsole.config import Settings
 from kyzconsole.masking import SECRETS
@@ -54,13 +55,13 @@ reached or refused (connection refused, not authorised, TLS failure).
 def add_parser(
     commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
+        parents,
         "simulate",
         help=HELP,
         description=DESCRIPTION,
         epilog=EPILOG,
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _broker_options(parser.add_argument_group("broker"))
     _stream_options(parser.add_argument_group("messages"))

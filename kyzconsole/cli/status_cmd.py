@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK, RECORDS_FAILED
 from kyzconsole.config import Settings
 from kyzconsole.lock import is_held
@@ -32,13 +33,13 @@ examples:
 def add_parser(
     commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
+        parents,
         "status",
         help="show the running service's health and counters",
         description=DESCRIPTION,
         epilog=EPILOG,
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print the status file as JSON")
     parser.set_defaults(run=run_status, log_file=None)

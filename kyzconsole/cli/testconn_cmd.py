@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK, USAGE
 from kyzconsole.config import Settings
 from kyzconsole.engine.checks import Check, run_checks
@@ -30,13 +31,13 @@ examples:
 def add_parser(
     commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
+        parents,
         "test-conn",
         help="check SQL and MQTT connectivity, one line per check",
         description=DESCRIPTION,
         epilog=EPILOG,
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print the checks as a JSON list")
     parser.set_defaults(run=run_test_conn, log_file=None)
