@@ -14,7 +14,7 @@ def add_command(
     description: str,
     epilog: str,
 ) -> argparse.ArgumentParser:
-    return commands.add_parser(  # type: ignore[no-any-return]
+    return commands.add_parser(
         name,
         help=help,
         description=description,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyodbc
 
@@ -130,11 +131,11 @@ def _mqtt_checks(settings: Settings) -> Iterator[Check]:
     subscribed = threading.Event()
     outcome: dict[str, object] = {}
 
-    def on_connect(c: object, u: object, flags: object, reason: object, props: object) -> None:
+    def on_connect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
         outcome["connect"] = reason
         connected.set()
 
-    def on_subscribe(c: object, u: object, mid: int, codes: list[object], props: object) -> None:
+    def on_subscribe(c: Any, u: Any, mid: int, codes: Any, props: Any) -> None:
         outcome["subscribe"] = codes
         subscribed.set()
 

@@ -202,7 +202,7 @@ class MqttSource:
         self.messages.put(
             MqttMessage(
                 message.topic,
-                message.payload,
+                bytes(message.payload),
                 message.qos,
                 bool(message.retain),
                 message.mid,
