@@ -54,6 +54,10 @@ def resolved_config(settings: Settings) -> dict[str, Any]:
             value = str(value)
         values[f"KYZ_{name.upper()}"] = value
     target = resolve_target(settings)
+    # Unset paths and table show what they resolve to, so the output answers "where?".
+    values["KYZ_DATA_DIR"] = str(settings.resolved_data_dir)
+    values["KYZ_LOG_DIR"] = str(settings.resolved_log_dir)
+    values["KYZ_SQL_TABLE"] = target.table
     values["(target)"] = target.describe()
     values["(dialect)"] = target.dialect.name
     values["(connection string)"] = target.masked_connection_string()
