@@ -121,7 +121,7 @@ class IngestEngine:
 
     def stop(self, flush_timeout: float = 5.0) -> None:
         """Stop taking messages, flush the spool for up to `flush_timeout` s, disconnect."""
-        if self._stopped:
+        if self._stopped or not self._threads:
             return
         self._stopped = True
         intake, forwarder, status = self._threads
