@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     log_dir: Path | None = Field(None, description="where kyz_ingestor.log goes")
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
     interval_minutes: int = Field(15, description="meter interval length in minutes")
+    billing_cycle_day: int = Field(
+        1,
+        ge=1,
+        le=28,
+        description="meter-read day of the month a billing period starts on (1 = calendar months)",
+    )
     earliest_interval_end: datetime = Field(
         datetime(2000, 1, 1), description="intervals before this are invalid"
     )

@@ -11,8 +11,10 @@ from loguru import logger
 
 from kyzconsole import __version__
 from kyzconsole.cli import (
+    gaps_cmd,
     quarantine_cmd,
     replay_cmd,
+    report_cmd,
     settings_cmd,
     simulate_cmd,
     status_cmd,
@@ -38,6 +40,8 @@ examples:
   kyzconsole test-conn                    check SQL and MQTT before the first run
   kyzconsole status                       is the service healthy?
   kyzconsole simulate --count 96          publish a day of test intervals
+  kyzconsole report daily                 daily kWh and peaks, as the Grafana views show them
+  kyzconsole gaps                         missing intervals in the last 7 days
   kyzconsole replay payloads.jsonl        backfill from a file
   kyzconsole config                       show the resolved settings (secrets masked)
   kyzconsole paths                        show where files live
@@ -91,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     status_cmd.add_parser(commands, parents)
     testconn_cmd.add_parser(commands, parents)
     quarantine_cmd.add_parser(commands, parents)
+    report_cmd.add_parser(commands, parents)
+    gaps_cmd.add_parser(commands, parents)
     simulate_cmd.add_parser(commands, parents)
 
     settings_cmd.add_parsers(commands, parents)

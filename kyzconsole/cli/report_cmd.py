@@ -128,10 +128,9 @@ def _rows(
             return []
         first = reports.day_of(stored, minutes)
     if args.kind == "daily":
-        found = reports.daily(reader, first, last, minutes)
-    else:
-        found = reports.monthly(reader, first, last, minutes, settings.billing_cycle_day, now)
-    return [reports.as_dict(item) for item in found]
+        return [reports.as_dict(day) for day in reports.daily(reader, first, last, minutes)]
+    periods = reports.monthly(reader, first, last, minutes, settings.billing_cycle_day, now)
+    return [reports.as_dict(period) for period in periods]
 
 
 def _monthly_note(settings: Settings, rows: list[dict[str, Any]]) -> None:

@@ -6,11 +6,15 @@ from importlib import resources
 from pathlib import Path
 
 import pyodbc
+from loguru import logger
 
 from kyzconsole.db.errors import PermanentDatabaseError
 from kyzconsole.db.target import SqlTarget
 
-SCRIPTS = ("sqlite_001_create_table.sql",)
+TABLE_SCRIPT = "sqlite_001_create_table.sql"
+# The views serve reports only: if an old SQLite in some ODBC driver cannot build them, ingest
+# must still start, so their failure is logged, not raised.
+VIEW_SCRIPTS = ("sqlite_003_dashboard_views.sql",)
 
 
 def statements(script: str) -> list[str]:
@@ -35,11 +39,25 @@ def ensure_embedded_database(target: SqlTarget) -> None:
         raise target.dialect.translate(exc, target.describe()) from None
     try:
         cursor = connection.cursor()
-        for name in SCRIPTS:
-            script = resources.files("kyzconsole.db.schema").joinpath(name).read_text("utf-8")
-            for statement in statements(script):
-                cursor.execute(statement)
-    except pyodbc.Error as exc:
-        raise target.dialect.translate(exc, target.describe()) from None
+        try:
+            _run_script(cursor, TABLE_SCRIPT)
+        except pyodbc.Error as exc:
+            raise target.dialect.translate(exc, target.describe()) from None
+        for name in VIEW_SCRIPTS:
+            try:
+                _run_script(cursor, name)
+            except pyodbc.Error as exc:
+                logger.warning(
+                    "the report views in {} could not be created ({}); ingest goes on, "
+                    "`kyzconsole report` may fail",
+                    path,
+                    target.dialect.translate(exc, target.describe()),
+                )
     finally:
         connection.close()
+
+
+def _run_script(cursor: pyodbc.Cursor, name: str) -> None:
+    script = resources.files("kyzconsole.db.schema").joinpath(name).read_text("utf-8")
+    for statement in statements(script):
+        cursor.execute(statement)
