@@ -35,9 +35,16 @@ def test_every_command_has_help_with_an_example(command, capsys):
     assert f"kyzconsole {command}" in text
 
 
-def test_no_command_prints_help_and_exits_2(capsys):
-    assert main([]) == 2
-    assert "commands" in capsys.readouterr().err
+def test_no_command_opens_the_console_with_the_resolved_settings(monkeypatch, tmp_path):
+    import kyzconsole.tui
+
+    opened = []
+    monkeypatch.setattr(
+        kyzconsole.tui, "run_console", lambda settings: opened.append(settings) or 0
+    )
+    assert main(["--data-dir", str(tmp_path), "--log-dir", str(tmp_path)]) == 0
+    assert [s.resolved_data_dir for s in opened] == [tmp_path]
+    assert (tmp_path / "kyz_console.log").exists()  # its own log file, not the service's
 
 
 def test_unknown_flag_is_a_usage_error_exit_2(capsys):

@@ -26,6 +26,8 @@ from kyzconsole.db.errors import DatabaseError
 from kyzconsole.logs import INGEST_LOG, setup_logging
 from kyzconsole.sources.files import InputFileError
 
+CONSOLE_LOG = "kyz_console.log"  # one log file per process: Windows cannot rotate a shared one
+
 DESCRIPTION = """\
 kyzconsole moves the plant's KYZ electricity-meter intervals into SQL, exactly once.
 
@@ -36,6 +38,7 @@ target is the embedded SQLite database kyz.db in the data dir.
 """
 EPILOG = """\
 examples:
+  kyzconsole                              the interactive console (ingest, or monitor the service)
   kyzconsole --headless                   run the ingest service (MQTT -> SQL)
   kyzconsole test-conn                    check SQL and MQTT before the first run
   kyzconsole status                       is the service healthy?
@@ -109,6 +112,12 @@ def _headless_stderr_level(settings: Settings) -> str:
     return settings.log_level if sys.stderr.isatty() else "WARNING"
 
 
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from kyzconsole.tui import run_console  # lazily: --headless must never import Textual
+
+    return run_console(settings)
+
+
 def _headless(args: argparse.Namespace, settings: Settings) -> int:
     from kyzconsole.cli.headless import run_headless
 
@@ -122,9 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--headless takes no command")
     if args.headless:
         args.run, args.log_file = _headless, INGEST_LOG
-    if not getattr(args, "run", None):
-        parser.print_help(sys.stderr)
-        return USAGE
+    console = not getattr(args, "run", None)
+    if console:
+        args.run, args.log_file = _console, CONSOLE_LOG
     try:
         settings = load_settings(
             args.config, data_dir=args.data_dir, log_dir=args.log_dir, log_level=args.log_level
@@ -133,10 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kyzconsole: {exc}", file=sys.stderr)
         return USAGE
     log_dir = settings.resolved_log_dir if args.log_file else None
+    if console:
+        stderr_level = None  # any stderr line would print over the console's screen
+    elif args.headless:
+        stderr_level = _headless_stderr_level(settings)
+    else:
+        stderr_level = "WARNING"
     setup_logging(
         log_dir,
         file_level=settings.log_level,
-        stderr_level=_headless_stderr_level(settings) if args.headless else "WARNING",
+        stderr_level=stderr_level,
         file_name=args.log_file or INGEST_LOG,
     )
     try:

@@ -212,7 +212,7 @@ class IntervalRecord(BaseModel):
                 "kyz_invalid_alarm": kyz_invalid_alarm,
             },
         )
-        object.__setattr__(record, "__pydantic_fields_set__", _ALL_FIELDS)
+        object.__setattr__(record, "__pydantic_fields_set__", set(_ALL_FIELDS))
         object.__setattr__(record, "__pydantic_extra__", None)
         object.__setattr__(record, "__pydantic_private__", None)
         return record
