@@ -23,6 +23,7 @@ from kyzconsole.record import INTERVAL_END_FORMAT, IntervalRecord
 from kyzconsole.sources.simulated import plant_intervals
 
 DEFAULT_TOPIC = "pri/energy/kyz/interval"
+FLAG_EVERY = 53  # an occasional R17-excluded interval, as a real meter has now and then
 DUPLICATE_WINDOW = 100  # duplicates are drawn from this many recent good payloads
 NOT_AUTHORISED = (0x86, 0x87)  # bad user name or password, not authorized
 
@@ -89,7 +90,11 @@ BAD_PAYLOADS: tuple[Callable[[IntervalRecord, timedelta], bytes], ...] = (
 def messages(plan: Plan) -> Iterator[tuple[Kind, bytes]]:
     """(kind, payload) in publish order; message numbers count every kind, from 1."""
     records = plant_intervals(
-        plan.start, plan.count, interval_minutes=plan.interval_minutes, seed=plan.seed
+        plan.start,
+        plan.count,
+        interval_minutes=plan.interval_minutes,
+        seed=plan.seed,
+        flag_every=FLAG_EVERY,
     )
     return _interleave(records, plan)
 

@@ -214,3 +214,16 @@ def test_unusable_options_exit_2_before_connecting(
 ) -> None:
     assert simulate("--port", str(free_port()), *flags) == 2
     assert problem in capsys.readouterr().err
+
+
+def test_simulated_day_carries_an_occasional_r17_flag():
+    from datetime import datetime as _dt
+
+    from kyzconsole.record import parse_payload
+    from kyzconsole.simulator import FLAG_EVERY, Kind, Plan, messages
+
+    plan = Plan(start=_dt(2026, 1, 5, 0, 15), count=2 * FLAG_EVERY, interval_minutes=15, seed=3)
+    flags = [
+        parse_payload(raw).record.r17_exclude for kind, raw in messages(plan) if kind is Kind.GOOD
+    ]
+    assert flags.count(True) == 2
