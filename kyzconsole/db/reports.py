@@ -20,6 +20,7 @@ import pyodbc
 from kyzconsole.db.dialects import COLUMNS
 from kyzconsole.db.embedded import ensure_embedded_database
 from kyzconsole.db.target import SqlTarget
+from kyzconsole.db.values import stored_flag
 from kyzconsole.record.model import SCALE
 
 PERCENT = Decimal("0.01")
@@ -197,15 +198,6 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(repr(float(value))).quantize(SCALE)
 
 
-def _flag(value: Any) -> bool | None:
-    # psqlODBC hands BOOLEAN back as the text '1'/'0'; bool('0') would be True.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "t", "true", "y", "yes")
-    return bool(value)
-
-
 def _interval(row: Sequence[Any]) -> Interval:
     return Interval(
         end=_moment(row[0]),
@@ -213,8 +205,8 @@ def _interval(row: Sequence[Any]) -> Interval:
         kwh=_decimal(row[2]),
         kw=_decimal(row[3]),
         total_kwh=None if row[4] is None else _decimal(row[4]),
-        r17_exclude=_flag(row[5]),
-        kyz_invalid_alarm=_flag(row[6]),
+        r17_exclude=stored_flag(row[5]),
+        kyz_invalid_alarm=stored_flag(row[6]),
     )
 
 

@@ -16,6 +16,7 @@ import pyodbc
 from kyzconsole.db.embedded import ensure_embedded_database
 from kyzconsole.db.errors import DatabaseError, TransientDatabaseError
 from kyzconsole.db.target import SqlTarget
+from kyzconsole.db.values import stored_flag
 from kyzconsole.record import IntervalRecord
 
 # How often one batch is re-read and retried when another writer inserted the same keys
@@ -95,7 +96,7 @@ class IntervalWriter:
         def ask(cursor: pyodbc.Cursor) -> tuple[bool, bool]:
             row = cursor.execute(sql, params).fetchone()
             cursor.connection.rollback()
-            return _flag(row[0]) is True, _flag(row[1]) is True
+            return stored_flag(row[0]) is True, stored_flag(row[1]) is True
 
         return self._run(ask)
 
@@ -197,8 +198,8 @@ class IntervalWriter:
             kwh=_decimal(row[2]),
             kw=_decimal(row[3]),
             total_kwh=None if row[4] is None else _decimal(row[4]),
-            r17_exclude=_flag(row[5]),
-            kyz_invalid_alarm=_flag(row[6]),
+            r17_exclude=stored_flag(row[5]),
+            kyz_invalid_alarm=stored_flag(row[6]),
         )
 
     def _outcomes(
@@ -244,12 +245,3 @@ class IntervalWriter:
 
 def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _flag(value: Any) -> bool | None:
-    # psqlODBC hands BOOLEAN back as the text '1'/'0' (its BoolsAsChar default): bool('0') is True.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "t", "true", "y", "yes")
-    return bool(value)
