@@ -59,12 +59,17 @@ class MosquittoBroker:
         acl_text: str | None = None,
         extra_conf: Sequence[str] = (),
         max_queued_messages: int = 200_000,
+        conf_text: str | None = None,
     ) -> None:
+        """With `conf_text`, run that mosquitto.conf instead of generating one: `{root}` in it
+        becomes the broker's temp dir and `{port}` its free port. Its `cafile` (if any) is what
+        the client CLIs trust, and its `log_dest file` what log_text() reads."""
         self.tls = tls
         self.users = dict(users or {})
         self.acl_text = acl_text
         self.extra_conf = list(extra_conf)
         self.max_queued_messages = max_queued_messages
+        self.conf_text = conf_text
         self.host = "127.0.0.1"
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="kyz-mosquitto-"))
@@ -170,6 +175,9 @@ class MosquittoBroker:
     # -- files -----------------------------------------------------------------------------
 
     def _prepare(self) -> None:
+        if self.conf_text is not None:
+            self._prepare_from_text(self.conf_text)
+            return
         lines = [
             f"listener {self.port} {self.host}",
             "persistence true",
@@ -193,6 +201,19 @@ class MosquittoBroker:
             lines += self._make_certificates()
         lines += self.extra_conf
         self.conf_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self._prepared = True
+
+    def _prepare_from_text(self, conf_text: str) -> None:
+        text = conf_text.replace("{root}", str(self.root)).replace("{port}", str(self.port))
+        for line in text.splitlines():
+            key, _, value = line.strip().partition(" ")
+            if key == "cafile":
+                self.tls, self.ca_file = True, Path(value.strip())
+            elif key == "log_dest" and value.startswith("file "):
+                self.log_file = Path(value.removeprefix("file ").strip())
+        if os.geteuid() == 0:
+            text += "\nuser root\n"
+        self.conf_file.write_text(text, encoding="utf-8")
         self._prepared = True
 
     def _write_passwords(self) -> Path:
