@@ -11,6 +11,7 @@ packages=(
     unixodbc libsqliteodbc            # the embedded default: SQLite through ODBC
     odbc-postgresql postgresql        # PostgreSQL target and the tests' real server
     mosquitto mosquitto-clients       # the MQTT broker and mosquitto_pub/sub
+    openssl ca-certificates           # TLS certificates for the broker (and the tests' CA)
 )
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
