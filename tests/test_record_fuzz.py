@@ -303,3 +303,25 @@ def test_random_csv_lines_split_or_give_invalid_payload(raw: bytes, delimiter: s
         assert exc.reason
         return
     assert all(isinstance(cell, str) for cell in cells)
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=payload_dicts, rules=rules_strategy)
+def test_the_fast_checks_and_the_pydantic_model_always_agree(
+    data: dict[str, Any], rules: ValidationRules
+) -> None:
+    """parse_fields tries IntervalRecord.checked first and the model only on failure; the two
+    must accept the same payloads and make the same records."""
+    from pydantic import ValidationError
+    from pydantic_core import PydanticCustomError
+
+    try:
+        fast = IntervalRecord.checked(data, rules)
+    except (PydanticCustomError, KeyError):
+        fast = None
+    try:
+        model = IntervalRecord.model_validate(data, context=rules, by_alias=True, by_name=False)
+    except ValidationError:
+        model = None
+    event("accepted" if model is not None else "refused")
+    assert fast == model

@@ -58,6 +58,10 @@ def _rules(info: ValidationInfo) -> ValidationRules:
 
 
 def _interval_end(value: Any, info: ValidationInfo) -> datetime:
+    return check_interval_end(value, _rules(info))
+
+
+def check_interval_end(value: Any, rules: ValidationRules) -> datetime:
     if type(value) is str:
         try:
             if not _INTERVAL_END_SHAPE.match(value):
@@ -72,7 +76,6 @@ def _interval_end(value: Any, info: ValidationInfo) -> datetime:
         moment = value
     else:
         raise _fail("must be a string YYYY-MM-DD HH:MM:SS, got {kind}", kind=_kind(value))
-    rules = _rules(info)
     if (
         moment.second
         or moment.microsecond
@@ -181,6 +184,24 @@ class IntervalRecord(BaseModel):
     kyz_invalid_alarm: Annotated[bool | None, PlainValidator(_flag)] = Field(
         default=None, alias="kyzInvalidAlarm"
     )
+
+    @classmethod
+    def checked(cls, data: dict[str, Any], rules: ValidationRules) -> IntervalRecord:
+        """The hot path of validation: the same field checks pydantic runs, called directly.
+
+        Raises PydanticCustomError (or KeyError for a missing field) at the first problem;
+        the caller then runs model_validate, which names every problem in one reason.
+        """
+        get = data.get
+        return cls.trusted(
+            check_interval_end(data["intervalEnd"], rules),
+            _pulse_count(data["pulseCount"]),
+            _quantity(data["kWh"]),
+            _quantity(data["kW"]),
+            _optional_quantity(get("total_kWh")),
+            _flag(get("r17Exclude")),
+            _flag(get("kyzInvalidAlarm")),
+        )
 
     @classmethod
     def trusted(

