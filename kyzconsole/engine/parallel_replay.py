@@ -38,12 +38,13 @@ def worth_splitting(source: InputFile, jobs: int) -> bool:
 
 
 _channel: Any = None
+_gate: Any = None
 
 
-def _join(channel: Any) -> None:
-    """Worker start-up: a multiprocessing queue can only be handed over when a process starts."""
-    global _channel
-    _channel = channel
+def _join(channel: Any, gate: Any) -> None:
+    """Worker start-up: multiprocessing queues and locks are handed over when a process starts."""
+    global _channel, _gate
+    _channel, _gate = channel, gate
 
 
 def _worker(
@@ -70,7 +71,10 @@ def _worker(
     quarantine = Quarantine(quarantine_path) if quarantine_path is not None else None
     try:
         with IntervalWriter(target) as writer:
-            return Replay(writer, quarantine, rules, progress=progress, **options).run([part])
+            replay = Replay(
+                writer, quarantine, rules, progress=progress, write_gate=_gate, **options
+            )
+            return replay.run([part])
     finally:
         if quarantine is not None:
             quarantine.close()
@@ -90,13 +94,14 @@ def replay_in_parts(
     # spawn, not fork: the same on Windows and Linux, and no forked copies of open connections.
     context = multiprocessing.get_context("spawn")
     channel = context.Queue()
+    gate = context.Lock()
     quarantine_path = quarantine.path if quarantine is not None else None
     done = [0] * len(parts)
     counts: list[dict[str, int]] = [dict.fromkeys(COUNTS, 0) for _ in parts]
     shown = ReplaySummary(dry_run=bool(options.get("dry_run")))
     source.size = sum((p.end or 0) - p.start for p in parts)
     with ProcessPoolExecutor(
-        len(parts), mp_context=context, initializer=_join, initargs=(channel,)
+        len(parts), mp_context=context, initializer=_join, initargs=(channel, gate)
     ) as pool:
         futures: list[Future[ReplaySummary]] = [
             pool.submit(_worker, part, n, target, quarantine_path, rules, options)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -90,8 +92,12 @@ class Replay:
         retry_for: float = 60.0,
         progress: ProgressCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        write_gate: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.writer = writer
+        # Held around each database write: parallel replay workers take turns here, which is
+        # cheaper than waiting in the database's own lock (SQLite's busy handler sleeps).
+        self.write_gate = write_gate or contextlib.nullcontext()
         self.quarantine = quarantine
         self.rules = rules
         self.dry_run = dry_run
@@ -179,9 +185,10 @@ class Replay:
         give_up = time.monotonic() + self.retry_for
         while True:
             try:
-                if self.dry_run:
-                    return self.writer.classify(records)
-                return self.writer.write(records)
+                with self.write_gate:
+                    if self.dry_run:
+                        return self.writer.classify(records)
+                    return self.writer.write(records)
             except DatabaseError as exc:
                 delay = backoff.next_delay()
                 if not exc.transient or time.monotonic() + delay > give_up:
