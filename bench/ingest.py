@@ -75,14 +75,23 @@ class Service:
             time.sleep(0.05)
         raise SystemExit("the service did not subscribe within 30 s")
 
+    def peak_rss_kib(self) -> int:
+        """The process's high-water mark of resident memory (Linux /proc), in KiB."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
+
     def stop(self) -> int:
         """SIGTERM, wait, and return the peak RSS of the process in KiB."""
         assert self.process is not None
+        peak = self.peak_rss_kib()
         self.process.send_signal(signal.SIGTERM)
-        _, status, usage = os.wait4(self.process.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"service exited {os.waitstatus_to_exitcode(status)}")
-        return usage.ru_maxrss
+        code = self.process.wait(60)
+        if code != 0:
+            raise SystemExit(f"service exited {code}")
+        return peak
 
 
 def stored(data_dir: Path) -> tuple[int, int]:

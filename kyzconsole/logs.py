@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,20 @@ class InterceptHandler(logging.Handler):
             frame = frame.f_back
             depth += 1
         logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+
+
+def log_lines(level: str, lines: list[str], *, name: str) -> None:
+    """Many one-line events in a single loguru call, each line laid out as the file's format.
+
+    A loguru call costs about 25 us; at thousands of messages a second, one call per message
+    would be a quarter of the service's CPU. The lines are identical to separate calls' lines
+    but for the source line number.
+    """
+    if not lines:
+        return
+    stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    prefix = f"{stamp} | {level: <8} | {name} | "
+    logger.opt(raw=True).log(level, "".join(f"{prefix}{line}\n" for line in lines))
 
 
 def _scrub(record: Any) -> None:

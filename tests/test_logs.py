@@ -37,3 +37,19 @@ def test_mask_secrets_handles_braced_values_and_urls():
     assert mask_secrets("password = plain ; x=1") == "password = ***; x=1"
     assert mask_secrets("mqtts://kyz:hunter2@broker:8883") == "mqtts://kyz:***@broker:8883"
     assert mask_secrets("AccessToken=eyJabc;") == "AccessToken=***;"
+
+
+def test_batched_lines_look_like_single_calls_and_are_masked(tmp_path):
+    from kyzconsole.logs import log_lines
+
+    SECRETS.add("batch-secret-99")
+    path = setup_logging(tmp_path, stderr_level=None)
+    logger.info("one call")
+    log_lines("INFO", ["inserted a", "inserted b batch-secret-99"], name="kyzconsole.engine.ingest")
+    log_lines("DEBUG", ["not at INFO"], name="x")
+    logger.remove()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 3
+    assert lines[1].endswith("| INFO     | kyzconsole.engine.ingest | inserted a")
+    assert lines[1][:23].count(":") == 2 and lines[1][23:26] == " | "  # same time stamp layout
+    assert "batch-secret-99" not in lines[2] and lines[2].endswith("inserted b ***")

@@ -30,6 +30,7 @@ from kyzconsole.db.writer import IntervalWriter, Outcome, WriteResult
 from kyzconsole.engine.backoff import Backoff
 from kyzconsole.engine.counters import Counters
 from kyzconsole.engine.events import EngineEvent, HealthChanged, MessageOutcome, MessageReceived
+from kyzconsole.logs import log_lines
 from kyzconsole.quarantine import Quarantine, QuarantineEntry
 from kyzconsole.record import INTERVAL_END_FORMAT, IntervalRecord, InvalidPayload, parse_payload
 from kyzconsole.sources.mqtt import MqttMessage, MqttSource, MqttState
@@ -286,14 +287,15 @@ class IngestEngine:
 
     def _count(self, batch: list[SpooledRecord], results: list[WriteResult]) -> None:
         inserted = duplicates = conflicts = 0
+        lines: list[str] = []  # one per inserted or duplicate message, logged in one call
         for item, result in zip(batch, results, strict=True):
             record = result.record
             if result.outcome is Outcome.INSERTED:
                 inserted += 1
-                logger.info("inserted {}", describe(record))
+                lines.append(f"inserted {describe(record)}")
             elif result.outcome is Outcome.DUPLICATE:
                 duplicates += 1
-                logger.info("duplicate {} (already stored, same values)", describe(record))
+                lines.append(f"duplicate {describe(record)} (already stored, same values)")
             else:
                 conflicts += 1
                 assert result.existing is not None
@@ -307,6 +309,7 @@ class IngestEngine:
             ):
                 self.latest = record
             self._emit(MessageOutcome(item.id, result.outcome.value, record, result.existing))
+        log_lines("INFO", lines, name=__name__)
         self.counters.add(inserted=inserted, duplicates=duplicates, conflicts=conflicts)
 
     def _sql_ok(self, latency: float) -> None:
