@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     mqtt_receive_maximum: int = Field(
         1000, ge=1, le=65535, description="MQTT 5 unacknowledged messages in flight to us"
     )
+    console_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='console key remaps, binding id to keys, e.g. {"kyz.pause": "space"}',
+    )
     sql_retry_initial: float = Field(5.0, gt=0, description="first wait after a SQL failure")
     sql_retry_max: float = Field(60.0, gt=0, description="longest wait between SQL retries")
     status_interval: float = Field(1.0, gt=0, le=2, description="seconds between status writes")

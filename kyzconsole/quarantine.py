@@ -150,6 +150,15 @@ class Quarantine:
         self.close()
 
 
+def export_line(entry: QuarantineEntry) -> str:
+    """One line of an export for fixing by hand and `replay`: a conflict's incoming version as
+    JSON, an invalid entry's raw text."""
+    if entry.kind == "conflict" and entry.incoming is not None:
+        return json.dumps(entry.incoming)
+    raw = (entry.raw or b"").decode("utf-8", "replace")
+    return " ".join(raw.splitlines())  # one entry, one line
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(sep=" ") if value is not None else None
 

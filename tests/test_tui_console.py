@@ -358,3 +358,36 @@ async def test_monitor_mode_watches_a_running_service_without_taking_its_session
         assert is_held(data_dir)
     finally:
         service.close()
+
+
+@in_loop
+async def test_copy_puts_the_selected_message_on_the_clipboard(app):
+    good = records(1)[0]
+    raw = b'{"broken": '
+    async with app.run_test(size=SIZE) as pilot:
+        feed(app, received(1, good), MessageOutcome(1, "inserted", good))
+        feed(app, received(-1, None, raw=raw, reason="payload is not valid JSON"))
+        await until(pilot, lambda: table(app).row_count == 2)
+        await pilot.press("c")
+        await pilot.pause()
+        assert "reason: payload is not valid JSON" in app.clipboard
+        assert repr(raw) in app.clipboard
+        await pilot.press("down", "c")
+        await until(pilot, lambda: '"pulseCount"' in app.clipboard)
+
+
+@in_loop
+async def test_keys_are_remapped_from_the_settings(tmp_path, broker):
+    settings = console_settings(tmp_path / "data", broker).model_copy(
+        update={"console_keys": {"kyz.pause": "space"}}
+    )
+    app = make_app(settings, keymap=settings.console_keys)
+    app.animation_level = "none"
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("space")
+            await until(pilot, lambda: "PAUSED" in header(app))
+            await pilot.press("space")
+            await until(pilot, lambda: "PAUSED" not in header(app))
+    finally:
+        app.mode.stop()

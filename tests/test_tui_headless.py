@@ -26,3 +26,9 @@ def test_importing_the_console_package_does_not_import_textual_until_it_runs():
     loaded = modules_after("import kyzconsole.tui")
     assert "textual" not in loaded
     assert "textual" in modules_after("import kyzconsole.tui.app")
+
+
+def test_the_demo_entry_point_does_not_import_textual_until_it_runs():
+    loaded = modules_after("import kyzconsole.tui.demo")
+    assert "kyzconsole.tui.demo" in loaded
+    assert "textual" not in loaded

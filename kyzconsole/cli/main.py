@@ -20,6 +20,7 @@ from kyzconsole.cli import (
     status_cmd,
     testconn_cmd,
 )
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import USAGE
 from kyzconsole.config import ConfigError, Settings, load_settings
 from kyzconsole.db.errors import DatabaseError
@@ -39,6 +40,7 @@ target is the embedded SQLite database kyz.db in the data dir.
 EPILOG = """\
 examples:
   kyzconsole                              the interactive console (ingest, or monitor the service)
+  kyzconsole demo                         the console on a private broker and simulator
   kyzconsole --headless                   run the ingest service (MQTT -> SQL)
   kyzconsole test-conn                    check SQL and MQTT before the first run
   kyzconsole status                       is the service healthy?
@@ -103,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     simulate_cmd.add_parser(commands, parents)
 
     settings_cmd.add_parsers(commands, parents)
+    demo = add_command(
+        commands,
+        parents,
+        "demo",
+        help="see the console work: a private broker, the simulator, a throwaway database",
+        description=(
+            "Start a private Mosquitto on a free loopback port, the PLC simulator publishing a\n"
+            "day of intervals at an accelerated clock (a few bad and duplicate payloads mixed\n"
+            "in), and the console in ingest mode on a throwaway embedded database. Quitting\n"
+            "(q) stops all of it and removes it. Needs the mosquitto program installed."
+        ),
+        epilog="example:\n  kyzconsole demo",
+    )
+    demo.set_defaults(run=_demo, log_file=None)
     return parser
 
 
@@ -110,6 +126,12 @@ def _headless_stderr_level(settings: Settings) -> str:
     # A line per message on a terminal is useful; under Task Scheduler or a service wrapper
     # nobody reads stderr live, the log file has every line, and writing both costs throughput.
     return settings.log_level if sys.stderr.isatty() else "WARNING"
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from kyzconsole.tui import run_demo  # lazily: --headless must never import Textual
+
+    return run_demo(settings)
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK
 from kyzconsole.config import Settings
-from kyzconsole.quarantine import QUARANTINE_FILE_NAME, Quarantine, QuarantineEntry
+from kyzconsole.quarantine import QUARANTINE_FILE_NAME, Quarantine, QuarantineEntry, export_line
 
 DESCRIPTION = """\
 The quarantine keeps every invalid payload (raw bytes, source, received time, reason) and every
@@ -63,13 +63,6 @@ def entry_dict(entry: QuarantineEntry) -> dict[str, Any]:
         "incoming": entry.incoming,
         "existing": entry.existing,
     }
-
-
-def export_line(entry: QuarantineEntry) -> str:
-    if entry.kind == "conflict" and entry.incoming is not None:
-        return json.dumps(entry.incoming)
-    raw = (entry.raw or b"").decode("utf-8", "replace")
-    return " ".join(raw.splitlines())  # one entry, one line
 
 
 def run_quarantine(args: argparse.Namespace, settings: Settings) -> int:

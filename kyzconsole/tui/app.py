@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from kyzconsole.config import Settings
@@ -19,19 +21,24 @@ from kyzconsole.engine.events import EngineEvent, HealthChanged, MessageOutcome,
 from kyzconsole.lock import IngestLock, LockHeld
 from kyzconsole.record import IntervalRecord
 from kyzconsole.tui.counters_panel import CountersPanel
-from kyzconsole.tui.detail_pane import DetailPane
+from kyzconsole.tui.detail_pane import DetailPane, describe_row
 from kyzconsole.tui.filter_input import FilterInput
 from kyzconsole.tui.latest_interval import LatestInterval
-from kyzconsole.tui.message_log import ROW_LIMIT, MessageLog, RowFilter
+from kyzconsole.tui.message_log import ROW_LIMIT, MessageLog, MessageRow, RowFilter
 from kyzconsole.tui.message_table import MessageTable
-from kyzconsole.tui.messages import EngineMessage, ModeStopped, StatusRead
+from kyzconsole.tui.messages import EngineMessage, ModeStopped, ReportsRead, StatusRead
 from kyzconsole.tui.modes import ConsoleMode, IngestMode, MonitorMode
+from kyzconsole.tui.quarantine_screen import QuarantineScreen
+from kyzconsole.tui.report_snapshot import ReportSnapshot, read_reports
 from kyzconsole.tui.status_header import StatusHeader
 from kyzconsole.tui.testconn_screen import ConnectionChecksScreen
+from kyzconsole.tui.today_panel import TodayPanel
 
 HERE = Path(__file__).parent
 REDRAW_EVERY = 0.3  # seconds: events are collected as they come, drawn at about 3 Hz
 STATUS_EVERY = 0.5
+REPORTS_EVERY = 30.0  # seconds between report refreshes when nothing new lands
+REPORTS_AFTER_INSERT = 3.0  # at most one refresh this often while inserts keep coming
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
 
@@ -44,6 +51,7 @@ class KyzConsoleApp(App[None]):
         HERE / "status_header.tcss",
         HERE / "counters_panel.tcss",
         HERE / "latest_interval.tcss",
+        HERE / "today_panel.tcss",
         HERE / "message_table.tcss",
         HERE / "detail_pane.tcss",
         HERE / "filter_input.tcss",
@@ -52,6 +60,9 @@ class KyzConsoleApp(App[None]):
         Binding("p", "toggle_pause", "Pause", id="kyz.pause"),
         Binding("slash", "filter", "Filter", key_display="/", id="kyz.filter"),
         Binding("t", "test_conn", "Test conn", id="kyz.test_conn"),
+        Binding("r", "refresh_reports", "Reports", id="kyz.refresh_reports"),
+        Binding("Q", "quarantine", "Quarantine", id="kyz.quarantine"),
+        Binding("c", "copy", "Copy", show=False, id="kyz.copy"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="kyz.clear_filter"),
         Binding("q", "quit", "Quit", id="kyz.quit"),
     ]
@@ -65,6 +76,7 @@ class KyzConsoleApp(App[None]):
         theme: str = "dark",
         row_limit: int = ROW_LIMIT,
         keymap: dict[str, str] | None = None,
+        reports_every: float = REPORTS_EVERY,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -78,6 +90,14 @@ class KyzConsoleApp(App[None]):
         self.stop_error: str | None = None
         self._drawn_changes = -1
         self._polling = False
+        self.reports_every = reports_every
+        self.reports: ReportSnapshot | None = None
+        self.reports_error: str | None = None
+        self.reports_read = 0  # finished report reads, ok or not (what a test waits on)
+        self._reports_due = False  # an insert landed since the last read
+        self._reports_started = -REPORTS_EVERY  # monotonic time the last read began
+        self._reports_asked = 0  # reads started; a late answer to an older one is dropped
+        self._reports_shown = 0
         self.theme = THEMES.get(theme, theme)
         if keymap:
             self.set_keymap(keymap)
@@ -89,6 +109,7 @@ class KyzConsoleApp(App[None]):
         with Vertical(id="summary"):
             yield CountersPanel(id="counters")
             yield LatestInterval(id="latest")
+            yield TodayPanel(id="today")
         yield MessageTable(id="messages")
         yield DetailPane(id="detail")
         yield FilterInput()
@@ -96,10 +117,13 @@ class KyzConsoleApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one("#detail").border_title = "selected message"
+        self.query_one(TodayPanel).show(None)
         self.mode.start(self.engine_event)
         self.set_interval(REDRAW_EVERY, self.redraw)
         self.set_interval(STATUS_EVERY, self.poll_status)
+        self.set_interval(self.reports_every, self.refresh_reports)
         self.poll_status()
+        self.refresh_reports()
         self.redraw()
         self.query_one(MessageTable).focus()
 
@@ -119,6 +143,8 @@ class KyzConsoleApp(App[None]):
                 self.paused_new += 1
         elif isinstance(event, MessageOutcome):
             self.message_log.outcome(event)
+            if event.outcome == "inserted":
+                self._reports_due = True
         elif isinstance(event, HealthChanged):
             self.poll_status()
 
@@ -142,6 +168,32 @@ class KyzConsoleApp(App[None]):
         if message.error is None:
             self.status = message.status
 
+    def refresh_reports(self) -> None:
+        self._reports_due = False
+        self._reports_started = time.monotonic()
+        self._reports_asked += 1
+        self._read_reports(self._reports_asked, self.clock())
+
+    @work(thread=True, exclusive=True, group="reports", exit_on_error=False)
+    def _read_reports(self, asked: int, now: datetime) -> None:
+        try:
+            snapshot = read_reports(self.settings, now)
+        except Exception as exc:  # a database error is shown in the panel, never raised
+            self.post_message(ReportsRead(None, f"{type(exc).__name__}: {exc}", asked))
+            return
+        self.post_message(ReportsRead(snapshot, asked=asked))
+
+    @on(ReportsRead)
+    def _reports_read(self, message: ReportsRead) -> None:
+        self.reports_read += 1
+        if message.asked < self._reports_shown:
+            return
+        self._reports_shown = message.asked
+        self.reports_error = message.error
+        if message.snapshot is not None:
+            self.reports = message.snapshot
+        self.query_one(TodayPanel).show(self.reports, self.reports_error)
+
     # -- drawing ---------------------------------------------------------------------------
 
     def redraw(self) -> None:
@@ -160,6 +212,9 @@ class KyzConsoleApp(App[None]):
         self.query_one(LatestInterval).show(
             self.latest_interval(), now=now, interval_minutes=self.settings.interval_minutes
         )
+        since = time.monotonic() - self._reports_started
+        if self._reports_due and since >= REPORTS_AFTER_INSERT:
+            self.refresh_reports()
         if self.paused_new is None and self._drawn_changes != self.message_log.changes:
             self._drawn_changes = self.message_log.changes
             self.query_one(MessageTable).show(self.message_log.newest_first(self.row_filter))
@@ -175,10 +230,21 @@ class KyzConsoleApp(App[None]):
                     return stored
         return seen
 
-    def _show_detail(self) -> None:
+    def _selected_row(self) -> MessageRow | None:
         key = self.query_one(MessageTable).highlighted_key()
-        row = self.message_log.rows.get(int(key)) if key is not None else None
-        self.query_one(DetailPane).show(row)
+        return self.message_log.rows.get(int(key)) if key is not None else None
+
+    def _show_detail(self) -> None:
+        self.query_one(DetailPane).show(self._selected_row())
+
+    def action_copy(self) -> None:
+        """The selected message's text to the clipboard (OSC 52: works over SSH and RDP)."""
+        row = self._selected_row()
+        if row is None:
+            self.notify("select a message first", severity="warning")
+            return
+        self.copy_to_clipboard(describe_row(row).plain)
+        self.notify("copied the selected message")
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, message: DataTable.RowHighlighted) -> None:
@@ -215,6 +281,24 @@ class KyzConsoleApp(App[None]):
     def _filter_submitted(self, message: Input.Submitted) -> None:
         self.query_one(FilterInput).display = False
         self.query_one(MessageTable).focus()
+
+    def action_refresh_reports(self) -> None:
+        self.refresh_reports()
+
+    def action_quarantine(self) -> None:
+        if not isinstance(self.screen, QuarantineScreen):
+            self.push_screen(QuarantineScreen(self.settings.resolved_data_dir, self.clock))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Quarantine", "List, inspect and export quarantined messages", self.action_quarantine
+        )
+        yield SystemCommand(
+            "Refresh reports", "Re-read today and month to date", self.action_refresh_reports
+        )
+        yield SystemCommand("Test connections", "Run the test-conn checks", self.action_test_conn)
+        yield SystemCommand("Pause / resume", "Pause the live view", self.action_toggle_pause)
 
     def action_test_conn(self) -> None:
         self.push_screen(ConnectionChecksScreen(self.settings))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.message import Message
 
 from kyzconsole.engine.checks import Check
 from kyzconsole.engine.events import EngineEvent
+from kyzconsole.quarantine import QuarantineEntry
+from kyzconsole.tui.report_snapshot import ReportSnapshot
 
 
 class EngineMessage(Message):
@@ -48,4 +51,38 @@ class ChecksDone(Message):
 
     def __init__(self, error: str | None = None) -> None:
         super().__init__()
+        self.error = error
+
+
+class ReportsRead(Message):
+    """Today's and the month's figures were read (or reading them failed: `error`)."""
+
+    def __init__(
+        self, snapshot: ReportSnapshot | None, error: str | None = None, asked: int = 0
+    ) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.error = error
+        self.asked = asked  # which read this answers
+
+
+class QuarantineLoaded(Message):
+    """The quarantine's newest entries and its size (or reading it failed: `error`)."""
+
+    def __init__(
+        self, entries: list[QuarantineEntry], total: int, error: str | None = None
+    ) -> None:
+        super().__init__()
+        self.entries = entries
+        self.total = total
+        self.error = error
+
+
+class QuarantineExported(Message):
+    """The quarantine was exported to `path` (or the export failed: `error`)."""
+
+    def __init__(self, path: Path | None, count: int, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.count = count
         self.error = error
