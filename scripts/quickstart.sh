@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs kyzconsole and runs its main job on the embedded default database: a private
-# Mosquitto, the PLC simulator publishing a day of intervals (a few bad and duplicate ones
-# mixed in), the headless ingest service writing them into .kyz-demo/data/kyz.db, and
-# `kyzconsole status` at the end. Everything it starts, it stops.
+# Installs kyzconsole and runs its main job on the embedded default database.
+#   On a terminal: `kyzconsole demo` - a private Mosquitto, the PLC simulator publishing a day
+#   of intervals (a few bad and duplicate ones mixed in) and the console ingesting them;
+#   press q to stop it all.
+#   Otherwise, or with --headless: the same job unattended - the headless service writes the
+#   simulated day into .kyz-demo/data/kyz.db and `kyzconsole status` reports at the end.
+# Everything it starts, it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
+if [ -t 0 ] && [ -t 1 ] && [ "${1:-}" != "--headless" ]; then
+    exec .venv/bin/kyzconsole demo
+fi
 
 demo="$PWD/.kyz-demo"
+rm -rf "$demo"  # a fresh demo each time: the simulator's day moves with the clock
 mkdir -p "$demo/mosquitto"
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat > "$demo/mosquitto/mosquitto.conf" <<CONF

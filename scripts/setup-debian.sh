@@ -12,6 +12,7 @@ packages=(
     odbc-postgresql postgresql        # PostgreSQL target and the tests' real server
     mosquitto mosquitto-clients       # the MQTT broker and mosquitto_pub/sub
     openssl ca-certificates           # TLS certificates for the broker (and the tests' CA)
+    tmux                              # a real terminal for the console's hang-up test
 )
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -1,0 +1,61 @@
+"""A dropped SSH session: the console, in a real terminal (tmux), loses it and stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from tests.servers.mosquitto import MosquittoBroker
+from tests.service import service_env
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_dropped_terminal_flushes_and_exits_instead_of_spinning(tmp_path: Path) -> None:
+    socket = f"kyz-test-{uuid.uuid4().hex[:8]}"  # a private tmux server, nobody else's
+    data = tmp_path / "data"
+    with MosquittoBroker() as broker:
+        env = service_env(data, broker.port)
+        command = " ".join(
+            [f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith("KYZ_")]
+            + [shlex.quote(sys.executable), "-m", "kyzconsole"]
+        )
+        tmux = ["tmux", "-L", socket]
+        subprocess.run(
+            [*tmux, "new-session", "-d", "-s", "console", "-x", "100", "-y", "30", command],
+            check=True,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
+        try:
+            status_file = data / "status.json"
+            deadline = time.monotonic() + 30
+            status: dict = {}
+            while not status.get("mqtt", {}).get("subscribed"):
+                assert time.monotonic() < deadline, "the console did not start ingesting"
+                time.sleep(0.1)  # the status file is the only window into the other process
+                if status_file.exists():
+                    status = json.loads(status_file.read_text())
+            pid = status["pid"]
+            broker.publish("pri/energy/kyz/interval", b"not json")
+            subprocess.run([*tmux, "kill-server"], check=True)  # the terminal goes away: SIGHUP
+            deadline = time.monotonic() + 20
+            while alive(pid):
+                assert time.monotonic() < deadline, "the console kept running without a terminal"
+                time.sleep(0.1)
+        finally:
+            subprocess.run([*tmux, "kill-server"], capture_output=True)
+    final = json.loads(status_file.read_text())
+    assert final["state"] == "stopped"  # the engine's clean stop ran: spool flushed, lock freed
+    assert final["spool"]["pending"] == 0
