@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup-debian.sh --test
 .venv/bin/ruff check kyzconsole tests bench
 .venv/bin/ruff format --check kyzconsole tests bench
+.venv/bin/mypy
 .venv/bin/python -m pytest "$@"
