@@ -28,6 +28,7 @@ import pyodbc
 from kyzconsole.config import load_settings
 from kyzconsole.db.embedded import ensure_embedded_database
 from kyzconsole.db.target import resolve_target
+from kyzconsole.engine.replay import BATCH_SIZE
 from kyzconsole.sources.simulated import plant_intervals
 
 START = datetime(2019, 1, 1, 0, 15)
@@ -89,7 +90,7 @@ def bare_executemany(count: int, data_dir: Path, batch_size: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=200_000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     args = parser.parse_args()
     n, small = args.count, max(1, args.count // 4)
     with tempfile.TemporaryDirectory(prefix="kyz-bench-") as tmp:

@@ -275,7 +275,7 @@ def test_replaying_a_file_already_in_logs_duplicates_as_runs(tmp_path, capsys):
     source = tmp_path / "p.jsonl"
     source.write_text("\n".join(payload_lines(2500)) + "\n")
     assert replay(tmp_path, str(source)) == 0
-    assert replay(tmp_path, "--json", str(source)) == 0
+    assert replay(tmp_path, "--json", "--batch-size", "1000", str(source)) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["duplicates"] == 2500
     log = (tmp_path / "logs" / "kyz_replay.log").read_text()
     runs = [line for line in log.splitlines() if "duplicate: " in line]

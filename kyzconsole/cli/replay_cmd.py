@@ -16,7 +16,7 @@ from kyzconsole.config import Settings
 from kyzconsole.db.target import resolve_target
 from kyzconsole.db.writer import IntervalWriter
 from kyzconsole.engine.parallel_replay import replay_files
-from kyzconsole.engine.replay import ReplaySummary
+from kyzconsole.engine.replay import BATCH_SIZE, ReplaySummary
 from kyzconsole.quarantine import Quarantine
 from kyzconsole.sources.files import InputFile, InputFormat
 
@@ -69,7 +69,7 @@ def add_parser(
     parser.add_argument(
         "--batch-size",
         type=int,
-        default=1000,
+        default=BATCH_SIZE,
         metavar="N",
         help="records per database transaction (default: %(default)s)",
     )
