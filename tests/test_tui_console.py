@@ -391,3 +391,20 @@ async def test_keys_are_remapped_from_the_settings(tmp_path, broker):
             await until(pilot, lambda: "PAUSED" not in header(app))
     finally:
         app.mode.stop()
+
+
+@in_loop
+async def test_no_color_is_respected_and_outcomes_still_read_as_words(
+    tmp_path, broker, monkeypatch
+):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(console_settings(tmp_path / "data", broker))
+    app.animation_level = "none"
+    good = records(1)[0]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            assert app.no_color
+            feed(app, received(1, good), MessageOutcome(1, "inserted", good))
+            await until(pilot, lambda: outcomes(app) == ["inserted"])
+    finally:
+        app.mode.stop()
