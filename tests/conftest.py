@@ -73,3 +73,24 @@ def any_target(request: pytest.FixtureRequest) -> SqlTarget:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_target")
     return request.getfixturevalue("pg_target")
+
+
+# -- the reporting fixture month, loaded once per test module ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[SqlTarget, list]:
+    from tests.reporting_fixture import load, sqlite_target_at
+
+    target = sqlite_target_at(tmp_path_factory.mktemp("fixture-month-sqlite"))
+    return target, load(target)
+
+
+@pytest.fixture(scope="module")
+def pg_db(pg_server: PostgresServer) -> Iterator[tuple[SqlTarget, list]]:
+    from tests.reporting_fixture import load, postgres_database
+
+    name, target = postgres_database(pg_server)
+    yield target, load(target)
+    if pg_server.running:
+        pg_server.drop_database(name)

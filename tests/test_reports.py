@@ -17,34 +17,17 @@ from kyzconsole.record import IntervalRecord
 from tests.conftest import pg_target_for
 from tests.reporting_fixture import (
     GAP_RUNS,
-    load,
     normalize_row,
-    postgres_database,
     ref_daily,
     ref_gaps,
     ref_latest,
     ref_monthly,
-    sqlite_target_at,
     view_columns,
     view_rows,
 )
 from tests.servers.postgres import PostgresServer, free_port
 
 FEB_1, APR_30 = date(2026, 2, 1), date(2026, 4, 30)
-
-
-@pytest.fixture(scope="module")
-def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[SqlTarget, list]:
-    target = sqlite_target_at(tmp_path_factory.mktemp("reports-sqlite"))
-    return target, load(target)
-
-
-@pytest.fixture(scope="module")
-def pg_db(pg_server: PostgresServer) -> Iterator[tuple[SqlTarget, list]]:
-    name, target = postgres_database(pg_server)
-    yield target, load(target)
-    if pg_server.running:
-        pg_server.drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +19,8 @@ from kyzconsole.db.target import SqlTarget
 from tests.conftest import REPO
 from tests.reporting_fixture import (
     VIEWS,
-    load,
     normalize,
     normalize_row,
-    postgres_database,
     ref_daily,
     ref_latest,
     ref_monthly,
@@ -31,7 +28,6 @@ from tests.reporting_fixture import (
     view_columns,
     view_rows,
 )
-from tests.servers.postgres import PostgresServer
 
 TSQL_SCRIPTS = sorted((REPO / "sql").glob("*.sql"))
 GO = re.compile(r"^\s*GO\s*$", re.IGNORECASE | re.MULTILINE)
@@ -132,20 +128,6 @@ def test_the_grafana_login_may_only_select_and_the_ingest_login_only_insert_and_
 
 
 # -- the same columns in the three dialects ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[SqlTarget, list]:
-    target = sqlite_target_at(tmp_path_factory.mktemp("views-sqlite"))
-    return target, load(target)
-
-
-@pytest.fixture(scope="module")
-def pg_db(pg_server: PostgresServer) -> Iterator[tuple[SqlTarget, list]]:
-    name, target = postgres_database(pg_server)
-    yield target, load(target)
-    if pg_server.running:
-        pg_server.drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
