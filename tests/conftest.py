@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loguru import logger
 
 from kyzconsole.config import load_settings
 from kyzconsole.db.target import SqlTarget, resolve_target
@@ -18,12 +19,15 @@ PG_TABLE_SCRIPT = REPO / "sql" / "postgresql" / "001_create_table.sql"
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No KYZ_* variable and no stray .env from the developer's shell reaches a test."""
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No KYZ_* variable and no stray .env from the developer's shell reaches a test, and no
+    log sink a test set up (on pytest's captured stderr, say) outlives it."""
     for name in list(os.environ):
         if name.upper().startswith("KYZ_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    yield
+    logger.remove()
 
 
 @pytest.fixture(scope="session")

@@ -367,12 +367,13 @@ async def test_copy_puts_the_selected_message_on_the_clipboard(app):
     async with app.run_test(size=SIZE) as pilot:
         feed(app, received(1, good), MessageOutcome(1, "inserted", good))
         feed(app, received(-1, None, raw=raw, reason="payload is not valid JSON"))
-        await until(pilot, lambda: table(app).row_count == 2)
+        await until(pilot, lambda: table(app).row_count == 2 and "INVALID" in detail(app))
         await pilot.press("c")
-        await pilot.pause()
-        assert "reason: payload is not valid JSON" in app.clipboard
+        await until(pilot, lambda: "reason: payload is not valid JSON" in app.clipboard)
         assert repr(raw) in app.clipboard
-        await pilot.press("down", "c")
+        await pilot.press("down")
+        await until(pilot, lambda: "INSERTED" in detail(app))
+        await pilot.press("c")
         await until(pilot, lambda: '"pulseCount"' in app.clipboard)
 
 

@@ -53,6 +53,13 @@ async def test_demo_rows_in_the_database_match_the_console_counters(tmp_path: Pa
             await until(pilot, lambda: settled(app, planned), timeout=30)
             shown = counters(app)
             await until(pilot, lambda: app.query_one(MessageTable).row_count == planned)
+
+            def row_outcomes_caught_up() -> bool:
+                # Outcome events reach the rows a moment after the counters move.
+                outcomes = [row.outcome for row in app.message_log.rows.values()]
+                return outcomes.count("inserted") == shown["inserted"]
+
+            await until(pilot, row_outcomes_caught_up, timeout=30)
             await pilot.press("q")
             await until(pilot, lambda: app.return_code is not None, timeout=30)
         assert app.return_code == 0
