@@ -164,5 +164,11 @@ async def test_ingest_mode_quarantines_bad_and_conflicting_messages_shown_on_q(t
             await until(pilot, lambda: "conflicts 1" in counters(app))
             screen = await open_quarantine(app, pilot)
             assert [kind for kind, _ in listed(screen)] == ["conflict", "invalid"]
+            # Ingest and the main screen's redraws go on underneath the quarantine screen.
+            broker.publish(TOPIC, b"still broken")
+            await pilot.pause(1.0)  # several redraw ticks while the quarantine is on top
+            assert app.is_running and app.screen is screen
+            await pilot.press("escape")
+            await until(pilot, lambda: "invalid 2" in counters(app))
     finally:
         app.mode.stop()

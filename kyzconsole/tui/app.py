@@ -192,11 +192,19 @@ class KyzConsoleApp(App[None]):
         self.reports_error = message.error
         if message.snapshot is not None:
             self.reports = message.snapshot
-        self.query_one(TodayPanel).show(self.reports, self.reports_error)
+        if not self._panels_gone():
+            self.query_one(TodayPanel).show(self.reports, self.reports_error)
 
     # -- drawing ---------------------------------------------------------------------------
 
+    def _panels_gone(self) -> bool:
+        # While the app shuts down (or before compose) a last timer tick or a late worker
+        # answer finds no panels; that is no reason to crash.
+        return not self.query(StatusHeader)
+
     def redraw(self) -> None:
+        if self._panels_gone():
+            return
         now = self.clock()
         self.query_one(StatusHeader).show(
             mode=self.mode.name,
