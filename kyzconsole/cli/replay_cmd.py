@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from loguru import logger
@@ -83,9 +82,11 @@ def add_parser(
     parser.add_argument(
         "--jobs",
         type=int,
-        default=min(2, os.cpu_count() or 1),
+        default=1,
         metavar="N",
-        help="processes for a large file (4 MiB or more); 1 to stay in one (default: %(default)s)",
+        help="processes for a large file (4 MiB or more), default 1. With more, an interval "
+        "that appears twice with different values keeps whichever version reaches the "
+        "database first, not the earlier line",
     )
     parser.set_defaults(run=run_replay, log_file="kyz_replay.log")
 
