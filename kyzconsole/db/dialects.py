@@ -80,15 +80,7 @@ class Dialect:
 
     def bind(self, r: IntervalRecord) -> tuple[Any, ...]:
         """One record's parameters for the insert, in COLUMNS order."""
-        return (
-            r.interval_end,
-            r.pulse_count,
-            r.kwh,
-            r.kw,
-            r.total_kwh,
-            r.r17_exclude,
-            r.kyz_invalid_alarm,
-        )
+        return (r.interval_end, *r.values())
 
     def permissions(self, table: str) -> tuple[str, list[str]] | None:
         """SQL (and parameters) answering (can insert, can select), or None if it can't tell."""
