@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kyzconsole.record import InvalidPayload, ParsedPayload, ValidationRules, parse_payload
 from kyzconsole.record.plc_csv import (
     CsvHeaderError,
+    csv_interval_end,
     header_index,
     parse_csv_line,
     parse_csv_row,
@@ -447,3 +450,42 @@ def test_csv_row_and_json_payload_give_the_same_record() -> None:
         RULES,
     ).record
     assert from_csv == from_json
+
+
+def _strptime_interval_end(date_text: str, time_text: str) -> str | None:
+    """The reference: strptime on both cells, as the export's format says."""
+    whole, _, fraction = time_text.partition(".")
+    try:
+        day = datetime.strptime(date_text, "%m/%d/%Y")
+        clock = datetime.strptime(whole, "%H:%M:%S")
+    except ValueError:
+        return None
+    if fraction and not (fraction.isascii() and fraction.isdigit()):
+        return None
+    moment = day.replace(hour=clock.hour, minute=clock.minute, second=clock.second)
+    if fraction and int(fraction[0]) >= 5:
+        moment += timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+two = st.integers(0, 99).map("{:02d}".format)
+date_cells = st.one_of(
+    st.builds("{}/{}/{}".format, two, two, st.integers(0, 9999).map("{:04d}".format)),
+    st.text(alphabet="0123456789/ -", max_size=12),
+)
+time_cells = st.one_of(
+    st.builds("{}:{}:{}".format, two, two, two),
+    st.builds("{}:{}:{}.{}".format, two, two, two, st.integers(0, 999).map(str)),
+    st.text(alphabet="0123456789:. ", max_size=12),
+)
+
+
+@settings(deadline=None)
+@given(date_cells, time_cells)
+def test_csv_interval_end_agrees_with_strptime_on_any_cells(date_text: str, time_text: str) -> None:
+    expected = _strptime_interval_end(date_text, time_text)
+    try:
+        got: str | None = csv_interval_end(date_text, time_text)
+    except InvalidPayload:
+        got = None
+    assert got == expected

@@ -55,7 +55,7 @@ def parse_csv_row(
             f"row has {len(row)} columns, the header has at least {max(index.values()) + 1}"
         )
     data: dict[str, Any] = {
-        "intervalEnd": _interval_end(row[index["Date"]].strip(), row[index["Time"]].strip())
+        "intervalEnd": csv_interval_end(row[index["Date"]].strip(), row[index["Time"]].strip())
     }
     for field, column in index.items():
         if field in ("Date", "Time"):
@@ -65,23 +65,58 @@ def parse_csv_row(
     return parse_fields(data, rules)
 
 
-def _interval_end(date_text: str, time_text: str) -> str:
-    try:
-        day = datetime.strptime(date_text, "%m/%d/%Y")
-    except ValueError:
-        raise InvalidPayload(f"Date: must be MM/DD/YYYY, got {date_text[:40]!r}") from None
+def csv_interval_end(date_text: str, time_text: str) -> str:
+    """The row's Date and Time cells as an intervalEnd text. Raises InvalidPayload."""
     whole, _, fraction = time_text.partition(".")
-    try:
-        clock = datetime.strptime(whole, "%H:%M:%S")
-        if fraction and not (fraction.isascii() and fraction.isdigit()):
-            raise ValueError
-    except ValueError:
-        raise InvalidPayload(f"Time: must be HH:MM:SS, got {time_text[:40]!r}") from None
-    moment = day.replace(hour=clock.hour, minute=clock.minute, second=clock.second)
+    moment = _plain_moment(date_text, whole) or _parsed_moment(date_text, whole, time_text)
+    if fraction and not (fraction.isascii() and fraction.isdigit()):
+        raise InvalidPayload(f"Time: must be HH:MM:SS, got {time_text[:40]!r}")
     # The PLC stamps rows a few milliseconds either side of the boundary: round to the second.
     if fraction and int(fraction[0]) >= 5:
         moment += timedelta(seconds=1)
     return moment.strftime(INTERVAL_END_FORMAT)
+
+
+def _plain_moment(date_text: str, clock_text: str) -> datetime | None:
+    """The common MM/DD/YYYY and HH:MM:SS shapes without strptime, which costs ~5 µs a call.
+
+    None for anything else, and for an impossible date or time, so that _parsed_moment gives
+    the exact reason. Where this returns a moment, strptime returns the same one.
+    """
+    if not (
+        len(date_text) == 10
+        and len(clock_text) == 8
+        and date_text[2] == date_text[5] == "/"
+        and clock_text[2] == clock_text[5] == ":"
+    ):
+        return None
+    digits = date_text[:2] + date_text[3:5] + date_text[6:] + clock_text[:2] + clock_text[3:5]
+    digits += clock_text[6:]
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    try:
+        return datetime(
+            int(date_text[6:]),
+            int(date_text[:2]),
+            int(date_text[3:5]),
+            int(clock_text[:2]),
+            int(clock_text[3:5]),
+            int(clock_text[6:]),
+        )
+    except ValueError:
+        return None
+
+
+def _parsed_moment(date_text: str, clock_text: str, time_text: str) -> datetime:
+    try:
+        day = datetime.strptime(date_text, "%m/%d/%Y")
+    except ValueError:
+        raise InvalidPayload(f"Date: must be MM/DD/YYYY, got {date_text[:40]!r}") from None
+    try:
+        clock = datetime.strptime(clock_text, "%H:%M:%S")
+    except ValueError:
+        raise InvalidPayload(f"Time: must be HH:MM:SS, got {time_text[:40]!r}") from None
+    return day.replace(hour=clock.hour, minute=clock.minute, second=clock.second)
 
 
 def _number(field: str, text: str) -> Decimal | None:
