@@ -13,6 +13,7 @@ import pytest
 
 from kyzconsole.cli.main import main
 from kyzconsole.quarantine import Quarantine
+from kyzconsole.sources.files import InputFile
 from kyzconsole.sources.simulated import plant_intervals
 
 GOOD = '{"intervalEnd": "2026-01-05 00:15:00", "pulseCount": 4, "kWh": 1.0, "kW": 4.0}'
@@ -146,6 +147,19 @@ def test_dry_run_classifies_but_writes_nothing(tmp_path, capsys):
         assert quarantine.count() == 0
 
 
+def test_dry_run_settles_a_repeat_within_a_batch_but_not_across_batches(tmp_path, capsys):
+    payloads = payload_lines(30)
+    changed = json.dumps(json.loads(payloads[0]) | {"pulseCount": 1})
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join([*payloads[:5], changed, *payloads[5:], changed]) + "\n")
+    assert replay(tmp_path, "--dry-run", "--json", "--batch-size", "10", str(source)) == 1
+    summary = summary_of(capsys)
+    # Line 6 meets line 1 in the first batch: a conflict. Line 32 is in the fourth batch, and
+    # line 1 was never written, so it reads as new: the README says so.
+    assert [(p["line"], p["outcome"]) for p in summary["problems"]] == [(6, "conflict")]
+    assert (summary["inserted"], summary["conflicts"]) == (31, 1)
+
+
 def test_format_flag_overrides_detection(tmp_path, capsys):
     source = tmp_path / "odd.txt"
     source.write_text(
@@ -229,6 +243,18 @@ def test_unreachable_database_exits_2_and_says_why(tmp_path, capsys, monkeypatch
     assert "s3cret-pw" not in err
 
 
+def replay_both_ways(tmp_path: Path, capsys, *args: str) -> tuple[dict, dict]:
+    """The same file in one process and in two, each into its own fresh data dir."""
+    results = []
+    for jobs in ("1", "2"):
+        root = tmp_path / f"jobs{jobs}"
+        code = replay(root, "--jobs", jobs, "--json", *args)
+        summary = summary_of(capsys)
+        summary.pop("seconds")
+        results.append({"exit": code, "summary": summary, "rows": stored_rows(root / "data")})
+    return results[0], results[1]
+
+
 def test_a_large_file_replayed_in_two_processes_lands_exactly_once(tmp_path, capsys, monkeypatch):
     from kyzconsole.engine import parallel_replay
 
@@ -239,24 +265,82 @@ def test_a_large_file_replayed_in_two_processes_lands_exactly_once(tmp_path, cap
     lines = [*payloads[:3000], "broken line", *payloads[3000:], repeated, changed]
     source = tmp_path / "big.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    assert replay(tmp_path, "--jobs", "2", "--json", str(source)) == 1
+    root = tmp_path / "two"
+    assert replay(root, "--jobs", "2", "--json", str(source)) == 1
     summary = summary_of(capsys)
     assert summary["read"] == 4003
     assert (summary["inserted"], summary["duplicates"]) == (4000, 1)
     assert (summary["conflicts"], summary["invalid"]) == (1, 1)
+    # The file's own line numbers, and file order kept: the earlier line 21 is stored, so its
+    # changed copy on the last line is the conflict, as in one process.
     problems = [(p["line"], p["outcome"]) for p in summary["problems"]]
-    # The file's own line numbers. Across parts, whichever version of an interval reaches the
-    # database first is kept (the help says so): line 21 or its changed copy on line 4003.
-    assert problems in (
-        [(3001, "invalid"), (4003, "conflict")],
-        [(21, "conflict"), (3001, "invalid")],
-    )
-    rows = stored_rows(tmp_path / "data")
+    assert problems == [(3001, "invalid"), (4003, "conflict")]
+    rows = stored_rows(root / "data")
     assert len(rows) == 4000 and len({r[0] for r in rows}) == 4000
-    with Quarantine.in_data_dir(tmp_path / "data") as quarantine:
+    assert rows[20][1] == json.loads(payloads[20])["pulseCount"] != 1
+    with Quarantine.in_data_dir(root / "data") as quarantine:
         assert sorted(e.kind for e in quarantine.entries()) == ["conflict", "invalid"]
-    log = (tmp_path / "logs" / "kyz_replay.log").read_text()
+    log = (root / "logs" / "kyz_replay.log").read_text()
     assert "invalid: " in log and "big.jsonl line 3001" in log  # the workers' lines reach it
+    assert "2 lines repeat an interval of an earlier part" in log
+
+
+def test_two_processes_settle_every_repeated_interval_as_one_process_does(
+    tmp_path, capsys, monkeypatch
+):
+    from kyzconsole.engine import parallel_replay
+
+    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    payloads = payload_lines(3000)
+
+    def variant(n: int, **changes: object) -> str:
+        return json.dumps(json.loads(payloads[n]) | changes)
+
+    lines = [
+        *payloads[:1520],
+        # Early in the second part, repeats of intervals at the end of the first: without care
+        # the second process, a batch of 100 in, would store these before the first got there.
+        *(variant(n, pulseCount=7) for n in range(1490, 1496)),
+        variant(1496, pulseCount=8).replace('"intervalEnd": ', '"intervalEnd"  :\t'),
+        payloads[1497].replace('"intervalEnd"', '"interval\\u0045nd"'),  # a duplicate, escaped
+        variant(1490, pulseCount=9),  # the same interval again, other values again
+        variant(2000, pulseCount=5),  # first seen in this part: stored; the original conflicts
+        *payloads[1520:],
+        payloads[3],  # a duplicate of the first part
+        variant(2000, pulseCount=6),  # a conflict within the second part
+    ]
+    source = tmp_path / "mixed.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    second_part = InputFile(str(source)).split(2)[1]
+    assert 1500 < second_part.first_line <= 1521  # originals in the first part, repeats not
+
+    one, two = replay_both_ways(tmp_path, capsys, "--batch-size", "100", str(source))
+    assert two == one
+    assert (one["summary"]["conflicts"], one["summary"]["duplicates"]) == (10, 2)
+    conflicts = [p["line"] for p in one["summary"]["problems"] if p["outcome"] == "conflict"]
+    assert conflicts[:8] == [*range(1521, 1528), 1529]  # the later lines, not the originals
+    log = (tmp_path / "jobs2" / "logs" / "kyz_replay.log").read_text()
+    assert "10 lines repeat an interval of an earlier part" in log
+
+
+def test_two_processes_keep_file_order_for_a_csv_export_too(tmp_path, capsys, monkeypatch):
+    from kyzconsole.engine import parallel_replay
+
+    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    rows = [CSV_HEADER]
+    for n in range(1, 401):
+        hours, minutes = divmod(n * 15, 60)
+        day = 5 + hours // 24
+        rows.append(f"01/{day:02d}/2026,{hours % 24:02d}:{minutes:02d}:00,4,1.0,4.0,{100 + n},0,0")
+    # The PLC stamps a row a few milliseconds early: the same interval as the second row.
+    rows.append("01/05/2026,00:29:59.996,5,1.25,5.0,777,0,0")
+    source = tmp_path / "export.csv"
+    source.write_text("\n".join(rows) + "\n")
+    one, two = replay_both_ways(tmp_path, capsys, str(source))
+    assert two == one
+    assert [(p["line"], p["outcome"]) for p in one["summary"]["problems"]] == [(402, "conflict")]
+    log = (tmp_path / "jobs2" / "logs" / "kyz_replay.log").read_text()
+    assert "1 line repeats an interval of an earlier part" in log
 
 
 def test_a_csv_file_split_across_processes_keeps_its_header(tmp_path, capsys, monkeypatch):
@@ -286,3 +370,38 @@ def test_replaying_a_file_already_in_logs_duplicates_as_runs(tmp_path, capsys):
     runs = [line for line in log.splitlines() if "duplicate: " in line]
     assert len(runs) == 3  # batches of 1000, 1000, 500
     assert "duplicate: 1000 intervals 2026-01-05 00:15:00 .. " in runs[0]
+
+
+def test_the_installed_command_replays_a_large_file_in_two_processes(tmp_path):
+    # The real entry point, as an engineer runs it: spawned workers must start from it too.
+    # (--jobs 2 is the default on two cores or more; given here so one core tests it too.)
+    from kyzconsole.engine.parallel_replay import PARALLEL_MIN_BYTES
+
+    command = Path(sys.executable).with_name("kyzconsole")
+    payloads = payload_lines(30_000)
+    source = tmp_path / "year.jsonl"
+    source.write_text("\n".join([*payloads, payloads[0]]) + "\n")
+    assert source.stat().st_size >= PARALLEL_MIN_BYTES
+    data, logs = tmp_path / "data", tmp_path / "logs"
+    result = subprocess.run(
+        [
+            str(command),
+            "--data-dir",
+            str(data),
+            "--log-dir",
+            str(logs),
+            "replay",
+            "--jobs",
+            "2",
+            "--json",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["read"], summary["inserted"], summary["duplicates"]) == (30_001, 30_000, 1)
+    assert len(stored_rows(data)) == 30_000
+    assert "1 line repeats an interval of an earlier part" in (logs / "kyz_replay.log").read_text()

@@ -1,11 +1,17 @@
 """Replay of one large file in several processes: validation is CPU-bound Python, so a second
-core doubles throughput. Each process runs the ordinary Replay on its part of the file with its
-own writer; the writer's race handling keeps keys that appear in two parts exactly once.
+core nearly doubles throughput. Each process runs the ordinary Replay on its part of the file
+with its own writer; this process takes the first part, so it works while the others start.
 Workers send their log lines and progress back here, so this process writes the one log file.
+
+The outcome is the one a single process would give. A line whose interval an earlier part also
+holds is set aside by its worker and replayed here after all the parts, in file order, so the
+earlier line is the one stored and the later one is the duplicate or the conflict. The
+writer's race handling is the backstop: nothing is written twice even so.
 """
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import queue
 import time
@@ -22,6 +28,7 @@ from kyzconsole.engine.replay import ProgressCallback, Replay, ReplaySummary
 from kyzconsole.quarantine import Quarantine
 from kyzconsole.record import ValidationRules
 from kyzconsole.sources.files import InputFile
+from kyzconsole.sources.interval_keys import IntervalKeys, scan_interval_keys
 
 # Below this a second process costs more (its start-up) than it saves.
 PARALLEL_MIN_BYTES = 4 << 20
@@ -47,6 +54,10 @@ def _join(channel: Any, gate: Any) -> None:
     _channel, _gate = channel, gate
 
 
+def _started() -> None:
+    """Nothing: submitted only so that the pool starts its processes before the real work."""
+
+
 def _worker(
     part: InputFile,
     number: int,
@@ -54,7 +65,9 @@ def _worker(
     quarantine_path: Path | None,
     rules: ValidationRules,
     options: dict[str, Any],
-) -> ReplaySummary:
+    earlier: IntervalKeys,
+) -> tuple[ReplaySummary, list[int]]:
+    """Replay one part; return its summary and the lines it set aside."""
     channel = _channel
     logger.remove()
     logger.add(
@@ -72,18 +85,51 @@ def _worker(
     try:
         with IntervalWriter(target) as writer:
             replay = Replay(
-                writer, quarantine, rules, progress=progress, write_gate=_gate, **options
+                writer,
+                quarantine,
+                rules,
+                progress=progress,
+                write_gate=_gate,
+                set_aside=earlier,
+                **options,
             )
-            return replay.run([part])
+            return replay.run([part]), replay.set_aside_lines
     finally:
         if quarantine is not None:
             quarantine.close()
 
 
+class _Tally:
+    """What every part has done so far, shown as one replay of the whole file."""
+
+    def __init__(
+        self, source: InputFile, parts: int, dry_run: bool, progress: ProgressCallback | None
+    ) -> None:
+        self.source, self.progress = source, progress
+        self.done = [0] * parts
+        self.counts: list[dict[str, int]] = [dict.fromkeys(COUNTS, 0) for _ in range(parts)]
+        self.shown = ReplaySummary(dry_run=dry_run)
+
+    def update(self, number: int, read_bytes: int, counts: dict[str, int]) -> None:
+        self.done[number], self.counts[number] = read_bytes, counts
+        self.source.bytes_read = sum(self.done)
+        for key in COUNTS:
+            setattr(self.shown, key, sum(c[key] for c in self.counts))
+        if self.progress is not None:
+            self.progress(self.source, self.shown)
+
+    def take(self, message: tuple[Any, ...]) -> None:
+        """One message from a worker: a log line to write here, or its progress."""
+        if message[0] == "log":
+            logger.log(message[1], message[2])
+        else:
+            self.update(*message[1:])
+
+
 def replay_in_parts(
     source: InputFile,
     jobs: int,
-    target: SqlTarget,
+    writer: IntervalWriter,
     quarantine: Quarantine | None,
     rules: ValidationRules,
     options: dict[str, Any],
@@ -91,40 +137,102 @@ def replay_in_parts(
 ) -> ReplaySummary:
     """Replay `source` split into `jobs` parts; the summary is theirs added up."""
     parts = source.split(jobs)
+    if len(parts) < 2:
+        return Replay(writer, quarantine, rules, progress=progress, **options).run(parts)
     # spawn, not fork: the same on Windows and Linux, and no forked copies of open connections.
     context = multiprocessing.get_context("spawn")
     channel = context.Queue()
     gate = context.Lock()
     quarantine_path = quarantine.path if quarantine is not None else None
-    done = [0] * len(parts)
-    counts: list[dict[str, int]] = [dict.fromkeys(COUNTS, 0) for _ in parts]
-    shown = ReplaySummary(dry_run=bool(options.get("dry_run")))
+    tally = _Tally(source, len(parts), bool(options.get("dry_run")), progress)
     source.size = sum((p.end or 0) - p.start for p in parts)
+    step = rules.interval_minutes * 60
+
+    def drain(wait: float | None = None) -> None:
+        try:
+            while True:
+                tally.take(channel.get(timeout=wait) if wait else channel.get_nowait())
+                wait = None
+        except queue.Empty:
+            pass
+
+    def first_part_progress(part: InputFile, summary: ReplaySummary) -> None:
+        tally.update(0, part.bytes_read, {k: getattr(summary, k) for k in COUNTS})
+        drain()  # between this process's batches, the workers' news
+
     with ProcessPoolExecutor(
-        len(parts), mp_context=context, initializer=_join, initargs=(channel, gate)
+        len(parts) - 1, mp_context=context, initializer=_join, initargs=(channel, gate)
     ) as pool:
-        futures: list[Future[ReplaySummary]] = [
-            pool.submit(_worker, part, n, target, quarantine_path, rules, options)
-            for n, part in enumerate(parts)
-        ]
-        while not all(f.done() for f in futures) or not channel.empty():
-            # Drain until every worker is done and its last lines have arrived.
-            try:
-                message = channel.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if message[0] == "log":
-                logger.log(message[1], message[2])
-            else:
-                _, number, read_bytes, part_counts = message
-                done[number], counts[number] = read_bytes, part_counts
-                source.bytes_read = sum(done)
-                for key in COUNTS:
-                    setattr(shown, key, sum(c[key] for c in counts))
-                if progress is not None:
-                    progress(source, shown)
-        summaries = [f.result() for f in futures]  # re-raises a worker's error here
-    return _added(summaries, shown.dry_run)
+        for _ in parts[1:]:  # start every worker now: their start-up then overlaps the scans
+            pool.submit(_started)
+        futures: list[Future[tuple[ReplaySummary, list[int]]]] = []
+        earlier: IntervalKeys | None = None
+        for number, part in enumerate(parts[1:], start=1):
+            # New objects each time: what was submitted may not be pickled for its worker yet.
+            earlier = scan_interval_keys(copy.copy(parts[number - 1]), step, earlier)
+            futures.append(
+                pool.submit(
+                    _worker, part, number, writer.target, quarantine_path, rules, options, earlier
+                )
+            )
+        first = Replay(
+            writer, quarantine, rules, progress=first_part_progress, write_gate=gate, **options
+        )
+        try:
+            summaries = [first.run([parts[0]])]
+        finally:
+            # Even after an error here: a worker with unread messages could not exit.
+            while not all(f.done() for f in futures) or not channel.empty():
+                drain(wait=0.1)  # until every worker is done and its last lines have arrived
+        results = [f.result() for f in futures]  # re-raises a worker's error here
+    summaries += [summary for summary, _ in results]
+    later = _set_aside_parts(parts[1:], [lines for _, lines in results])
+    if later:
+        summaries.append(
+            _replay_set_aside(
+                later, source, writer, quarantine, rules, options, progress, tally.shown
+            )
+        )
+    return _added(summaries, tally.shown.dry_run)
+
+
+def _set_aside_parts(parts: list[InputFile], lines: list[list[int]]) -> list[InputFile]:
+    later = []
+    for part, numbers in zip(parts, lines, strict=True):
+        if numbers:
+            piece = copy.copy(part)
+            piece.only_lines, piece.bytes_read = frozenset(numbers), 0
+            later.append(piece)
+    return later
+
+
+def _replay_set_aside(
+    later: list[InputFile],
+    source: InputFile,
+    writer: IntervalWriter,
+    quarantine: Quarantine | None,
+    rules: ValidationRules,
+    options: dict[str, Any],
+    progress: ProgressCallback | None,
+    shown: ReplaySummary,
+) -> ReplaySummary:
+    """The lines whose interval an earlier part also holds, now that the earlier parts are in."""
+    count = sum(len(p.only_lines or ()) for p in later)
+    logger.info(
+        "{}: {:,} {} an interval of an earlier part; replaying in file order",
+        source.label,
+        count,
+        "line repeats" if count == 1 else "lines repeat",
+    )
+    before = {key: getattr(shown, key) for key in COUNTS}
+
+    def show(_: InputFile, summary: ReplaySummary) -> None:
+        for key in COUNTS:
+            setattr(shown, key, before[key] + getattr(summary, key))
+        if progress is not None:
+            progress(source, shown)
+
+    return Replay(writer, quarantine, rules, progress=show, **options).run(later)
 
 
 def _added(summaries: list[ReplaySummary], dry_run: bool) -> ReplaySummary:
@@ -154,7 +262,7 @@ def replay_files(
     for source in files:
         if worth_splitting(source, jobs):
             results.append(
-                replay_in_parts(source, jobs, writer.target, quarantine, rules, options, progress)
+                replay_in_parts(source, jobs, writer, quarantine, rules, options, progress)
             )
         else:
             replay = Replay(writer, quarantine, rules, progress=progress, **options)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from loguru import logger
@@ -96,6 +97,7 @@ class Replay:
         progress: ProgressCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
         write_gate: AbstractContextManager[Any] | None = None,
+        set_aside: Container[datetime] = (),
     ) -> None:
         self.writer = writer
         # Held around each database write: parallel replay workers take turns here, which is
@@ -109,6 +111,10 @@ class Replay:
         self.progress = progress
         self.sleep = sleep
         self.summary = ReplaySummary(dry_run=dry_run)
+        # Parallel replay: lines whose interval an earlier part of the file also holds are not
+        # written here but listed, for the parent to replay after every part, in file order.
+        self.set_aside = set_aside
+        self.set_aside_lines: list[int] = []
 
     def run(self, files: Sequence[InputFile]) -> ReplaySummary:
         """Raises InputFileError for an unreadable file and DatabaseError once retries run out."""
@@ -136,15 +142,19 @@ class Replay:
     def _parse(
         self, source: InputFile, number: int, raw: bytes, rejected: list[QuarantineEntry]
     ) -> _Pending | None:
-        self.summary.read += 1
         try:
             if source.format is InputFormat.CSV:
                 parsed = parse_csv_line(raw, source.csv_index, self.rules, source.csv_delimiter)
             else:
                 parsed = parse_payload(raw, self.rules)
         except InvalidPayload as exc:
+            self.summary.read += 1
             self._invalid(source, number, raw, exc.reason, rejected)
             return None
+        if parsed.record.interval_end in self.set_aside:
+            self.set_aside_lines.append(number)  # read, warned about and counted when replayed
+            return None
+        self.summary.read += 1
         if parsed.warnings:
             self.summary.warnings += 1
             logger.warning("{} line {}: {}", source.label, number, parsed.warnings[0])

@@ -36,6 +36,8 @@ class InputFile:
         self.start = 0
         self.end: int | None = None
         self.first_line = 1
+        # Only these line numbers, when set: the lines parallel replay set aside (see split).
+        self.only_lines: frozenset[int] | None = None
 
     @property
     def label(self) -> str:
@@ -63,6 +65,7 @@ class InputFile:
             if self.start:
                 handle.seek(self.start)
             remaining = self.end - self.start if self.end is not None else None
+            only = self.only_lines
             if remaining is not None:
                 self.size = remaining
             for raw in handle:
@@ -79,7 +82,29 @@ class InputFile:
                     if self.format is InputFormat.CSV:
                         self._read_header(raw)
                         continue
-                yield number, raw
+                if only is None or number in only:
+                    yield number, raw
+        finally:
+            if handle is not sys.stdin.buffer:
+                handle.close()
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The raw bytes of this file or part in pieces of about `size`, each ending at a line end
+        (the header and blank lines included). For a fast scan, where lines() costs too much."""
+        handle = self._open()
+        try:
+            handle.seek(self.start)
+            remaining = self.end - self.start if self.end is not None else None
+            while remaining is None or remaining > 0:
+                block = handle.read(size if remaining is None else min(size, remaining))
+                if not block:
+                    break
+                if not block.endswith(b"\n") and (remaining is None or len(block) < remaining):
+                    block += handle.readline()  # parts end at line ends, so this stays inside
+                if remaining is not None:
+                    block = block[:remaining]
+                    remaining -= len(block)
+                yield block
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
