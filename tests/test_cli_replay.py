@@ -323,7 +323,9 @@ def test_two_processes_settle_every_repeated_interval_as_one_process_does(
     assert "10 lines repeat an interval of an earlier part" in log
 
 
-def test_two_processes_keep_file_order_for_a_csv_export_too(tmp_path, capsys, monkeypatch):
+def test_two_processes_keep_the_header_and_file_order_of_a_csv_export(
+    tmp_path, capsys, monkeypatch
+):
     from kyzconsole.engine import parallel_replay
 
     monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
@@ -338,26 +340,11 @@ def test_two_processes_keep_file_order_for_a_csv_export_too(tmp_path, capsys, mo
     source.write_text("\n".join(rows) + "\n")
     one, two = replay_both_ways(tmp_path, capsys, str(source))
     assert two == one
+    assert (one["summary"]["read"], one["summary"]["inserted"]) == (401, 400)
     assert [(p["line"], p["outcome"]) for p in one["summary"]["problems"]] == [(402, "conflict")]
+    assert len(two["rows"]) == 400
     log = (tmp_path / "jobs2" / "logs" / "kyz_replay.log").read_text()
     assert "1 line repeats an interval of an earlier part" in log
-
-
-def test_a_csv_file_split_across_processes_keeps_its_header(tmp_path, capsys, monkeypatch):
-    from kyzconsole.engine import parallel_replay
-
-    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
-    rows = [CSV_HEADER]
-    for n in range(1, 401):
-        hours, minutes = divmod(n * 15, 60)
-        day = 5 + hours // 24
-        rows.append(f"01/{day:02d}/2026,{hours % 24:02d}:{minutes:02d}:00,4,1.0,4.0,{100 + n},0,0")
-    source = tmp_path / "export.csv"
-    source.write_text("\n".join(rows) + "\n")
-    assert replay(tmp_path, "--jobs", "2", "--json", str(source)) == 0
-    summary = summary_of(capsys)
-    assert (summary["read"], summary["inserted"], summary["invalid"]) == (400, 400, 0)
-    assert len(stored_rows(tmp_path / "data")) == 400
 
 
 def test_replaying_a_file_already_in_logs_duplicates_as_runs(tmp_path, capsys):
