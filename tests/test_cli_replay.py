@@ -147,17 +147,28 @@ def test_dry_run_classifies_but_writes_nothing(tmp_path, capsys):
         assert quarantine.count() == 0
 
 
-def test_dry_run_settles_a_repeat_within_a_batch_but_not_across_batches(tmp_path, capsys):
+def test_dry_run_settles_repeats_across_batches_as_the_real_run_does(tmp_path, capsys):
     payloads = payload_lines(30)
     changed = json.dumps(json.loads(payloads[0]) | {"pulseCount": 1})
+    lines = [*payloads[:5], changed, *payloads[5:], changed, payloads[29], payloads[3]]
     source = tmp_path / "p.jsonl"
-    source.write_text("\n".join([*payloads[:5], changed, *payloads[5:], changed]) + "\n")
+    source.write_text("\n".join(lines) + "\n")
+    (tmp_path / "stored.jsonl").write_text(payloads[3] + "\n")
+    assert replay(tmp_path, str(tmp_path / "stored.jsonl")) == 0
+    capsys.readouterr()
     assert replay(tmp_path, "--dry-run", "--json", "--batch-size", "10", str(source)) == 1
-    summary = summary_of(capsys)
-    # Line 6 meets line 1 in the first batch: a conflict. Line 32 is in the fourth batch, and
-    # line 1 was never written, so it reads as new: the README says so.
-    assert [(p["line"], p["outcome"]) for p in summary["problems"]] == [(6, "conflict")]
-    assert (summary["inserted"], summary["conflicts"]) == (31, 1)
+    dry = summary_of(capsys)
+    assert replay(tmp_path, "--json", "--batch-size", "10", str(source)) == 1
+    real = summary_of(capsys)
+    # Line 6 meets line 1 in the first batch; line 32 meets it three batches later; lines 33
+    # and 34 repeat a line of this file and a stored row: all settled as the real run settles.
+    assert [(p["line"], p["outcome"]) for p in dry["problems"]] == [
+        (6, "conflict"),
+        (32, "conflict"),
+    ]
+    assert (dry["inserted"], dry["duplicates"], dry["conflicts"]) == (29, 3, 2)
+    for key in ("read", "inserted", "duplicates", "conflicts", "invalid", "problems"):
+        assert dry[key] == real[key], key
 
 
 def test_format_flag_overrides_detection(tmp_path, capsys):

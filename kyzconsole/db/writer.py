@@ -212,13 +212,14 @@ class IntervalWriter:
             if before is None:
                 seen[record.interval_end] = record
                 results.append(WriteResult(record, Outcome.INSERTED))
-            elif self._same(before, record):
+            elif self.same_values(before, record):
                 results.append(WriteResult(record, Outcome.DUPLICATE, before))
             else:
                 results.append(WriteResult(record, Outcome.CONFLICT, before))
         return results
 
-    def _same(self, a: IntervalRecord, b: IntervalRecord) -> bool:
+    def same_values(self, a: IntervalRecord, b: IntervalRecord) -> bool:
+        """Whether the table would hold `a` and `b` alike: a duplicate, not a conflict."""
         same = self.dialect.comparable
         return (
             a.pulse_count == b.pulse_count

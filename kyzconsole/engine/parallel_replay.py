@@ -260,7 +260,8 @@ def replay_files(
     started = time.perf_counter()
     results = []
     for source in files:
-        if worth_splitting(source, jobs):
+        # A dry run reads in one process: its would-be inserts are in that process's ledger.
+        if worth_splitting(source, jobs) and not options.get("dry_run"):
             results.append(
                 replay_in_parts(source, jobs, writer, quarantine, rules, options, progress)
             )

@@ -15,6 +15,7 @@ from loguru import logger
 from kyzconsole.db.errors import DatabaseError
 from kyzconsole.db.writer import IntervalWriter, Outcome, WriteResult
 from kyzconsole.engine.backoff import Backoff
+from kyzconsole.engine.dry_run import DryRunLedger
 from kyzconsole.quarantine import Quarantine, QuarantineEntry
 from kyzconsole.record import INTERVAL_END_FORMAT, IntervalRecord, InvalidPayload, ValidationRules
 from kyzconsole.record.payload import parse_payload
@@ -115,15 +116,21 @@ class Replay:
         # written here but listed, for the parent to replay after every part, in file order.
         self.set_aside = set_aside
         self.set_aside_lines: list[int] = []
+        self._ledger: DryRunLedger | None = None  # a dry run's would-be inserts
 
     def run(self, files: Sequence[InputFile]) -> ReplaySummary:
         """Raises InputFileError for an unreadable file and DatabaseError once retries run out."""
         started = time.perf_counter()
+        if self.dry_run:
+            self._ledger = DryRunLedger(self.writer.same_values)
         try:
             for source in files:
                 self._replay_file(source)
         finally:
             self.summary.seconds = time.perf_counter() - started
+            if self._ledger is not None:
+                self._ledger.close()
+                self._ledger = None
         return self.summary
 
     def _replay_file(self, source: InputFile) -> None:
@@ -199,8 +206,8 @@ class Replay:
         while True:
             try:
                 with self.write_gate:
-                    if self.dry_run:
-                        return self.writer.classify(records)
+                    if self._ledger is not None:
+                        return self._ledger.settle(self.writer.classify(records))
                     return self.writer.write(records)
             except DatabaseError as exc:
                 delay = backoff.next_delay()
