@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
-from kyzconsole.record import INTERVAL_END_FORMAT, IntervalRecord
+from kyzconsole.record import IntervalRecord
 
 SPOOL_FILE_NAME = "spool.db"
 RECENT_LIMIT = 20_000
@@ -41,34 +39,6 @@ class Arrival:
 class SpooledRecord:
     id: int
     arrival: Arrival
-
-
-def _encode(record: IntervalRecord) -> str:
-    # Decimals as strings: the spool must hand the writer exactly what arrived.
-    return json.dumps(
-        [
-            record.interval_end.strftime(INTERVAL_END_FORMAT),
-            record.pulse_count,
-            str(record.kwh),
-            str(record.kw),
-            None if record.total_kwh is None else str(record.total_kwh),
-            record.r17_exclude,
-            record.kyz_invalid_alarm,
-        ]
-    )
-
-
-def _decode(text: str) -> IntervalRecord:
-    end, pulses, kwh, kw, total, r17, alarm = json.loads(text)
-    return IntervalRecord.trusted(
-        interval_end=datetime.fromisoformat(end),
-        pulse_count=pulses,
-        kwh=Decimal(kwh),
-        kw=Decimal(kw),
-        total_kwh=None if total is None else Decimal(total),
-        r17_exclude=r17,
-        kyz_invalid_alarm=alarm,
-    )
 
 
 class Spool:
@@ -102,7 +72,7 @@ class Spool:
             return []
         now = datetime.now().isoformat(sep=" ", timespec="milliseconds")
         rows = [
-            (now, a.received_at.isoformat(sep=" "), a.source, _encode(a.record), a.raw)
+            (now, a.received_at.isoformat(sep=" "), a.source, a.record.to_exact_json(), a.raw)
             for a in arrivals
         ]
         # One multi-row INSERT per chunk, not one per row: sqlite3 releases the GIL on every
@@ -145,7 +115,10 @@ class Spool:
                 ).fetchall()
             for row in rows:
                 known[row[0]] = Arrival(
-                    _decode(row[3]), row[2], datetime.fromisoformat(row[1]), row[4]
+                    IntervalRecord.from_exact_json(row[3]),
+                    row[2],
+                    datetime.fromisoformat(row[1]),
+                    row[4],
                 )
         return [SpooledRecord(i, known[i]) for i in ids]
 

@@ -11,9 +11,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from kyzconsole.db.writer import Outcome, WriteResult
 from kyzconsole.record import IntervalRecord
@@ -29,9 +27,7 @@ class DryRunLedger:
         self._db.execute("PRAGMA journal_mode=OFF")  # throwaway: nothing to recover
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute(
-            "CREATE TABLE would_insert (interval_end TEXT PRIMARY KEY, pulse_count INTEGER,"
-            " kwh TEXT, kw TEXT, total_kwh TEXT, r17_exclude INTEGER, kyz_invalid_alarm INTEGER)"
-            " WITHOUT ROWID"
+            "CREATE TABLE would_insert (interval_end TEXT PRIMARY KEY, record TEXT) WITHOUT ROWID"
         )
 
     def settle(self, results: Sequence[WriteResult]) -> list[WriteResult]:
@@ -49,8 +45,12 @@ class DryRunLedger:
             settled.append(WriteResult(result.record, outcome, before))
         self._db.execute("BEGIN")
         self._db.executemany(
-            "INSERT INTO would_insert VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [_row(r.record) for r in settled if r.outcome is Outcome.INSERTED],
+            "INSERT INTO would_insert VALUES (?, ?)",
+            [
+                (r.record.interval_end.isoformat(" "), r.record.to_exact_json())
+                for r in settled
+                if r.outcome is Outcome.INSERTED
+            ],
         )
         self._db.execute("COMMIT")
         return settled
@@ -66,34 +66,9 @@ class DryRunLedger:
             chunk = keys[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT * FROM would_insert WHERE interval_end IN ({marks})", chunk
+                f"SELECT record FROM would_insert WHERE interval_end IN ({marks})", chunk
             )
-            for row in rows:
-                record = _record(row)
+            for (text,) in rows:
+                record = IntervalRecord.from_exact_json(text)
                 found[record.interval_end] = record
         return found
-
-
-def _row(record: IntervalRecord) -> tuple[Any, ...]:
-    return (
-        record.interval_end.isoformat(" "),
-        record.pulse_count,
-        str(record.kwh),
-        str(record.kw),
-        None if record.total_kwh is None else str(record.total_kwh),
-        record.r17_exclude,
-        record.kyz_invalid_alarm,
-    )
-
-
-def _record(row: tuple[Any, ...]) -> IntervalRecord:
-    end, pulses, kwh, kw, total, r17, alarm = row
-    return IntervalRecord.trusted(
-        datetime.fromisoformat(end),
-        pulses,
-        Decimal(kwh),
-        Decimal(kw),
-        None if total is None else Decimal(total),
-        None if r17 is None else bool(r17),
-        None if alarm is None else bool(alarm),
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
@@ -247,6 +248,35 @@ class IntervalRecord(BaseModel):
             self.total_kwh,
             self.r17_exclude,
             self.kyz_invalid_alarm,
+        )
+
+    def to_exact_json(self) -> str:
+        """The record as compact JSON with Decimals as strings, for a local store that must
+        give back exactly what went in (the spool, a dry run's ledger)."""
+        return json.dumps(
+            [
+                self.interval_end.strftime(INTERVAL_END_FORMAT),
+                self.pulse_count,
+                str(self.kwh),
+                str(self.kw),
+                None if self.total_kwh is None else str(self.total_kwh),
+                self.r17_exclude,
+                self.kyz_invalid_alarm,
+            ]
+        )
+
+    @classmethod
+    def from_exact_json(cls, text: str) -> IntervalRecord:
+        """The record to_exact_json wrote (trusted: it was valid when it was stored)."""
+        end, pulses, kwh, kw, total, r17, alarm = json.loads(text)
+        return cls.trusted(
+            datetime.fromisoformat(end),
+            pulses,
+            Decimal(kwh),
+            Decimal(kw),
+            None if total is None else Decimal(total),
+            r17,
+            alarm,
         )
 
     def to_payload(self) -> dict[str, Any]:
