@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -403,3 +404,75 @@ def test_the_installed_command_replays_a_large_file_in_two_processes(tmp_path):
     assert (summary["read"], summary["inserted"], summary["duplicates"]) == (30_001, 30_000, 1)
     assert len(stored_rows(data)) == 30_000
     assert "1 line repeats an interval of an earlier part" in (logs / "kyz_replay.log").read_text()
+
+
+def test_a_worker_that_dies_is_an_error_that_says_what_to_do(tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from kyzconsole.engine import parallel_replay
+
+    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    source = tmp_path / "big.jsonl"
+    source.write_text("\n".join(payload_lines(20_000)) + "\n")
+    killed: list[int] = []
+
+    def kill_the_worker() -> None:
+        # A real SIGKILL, as the out-of-memory killer would send, to this test's spawned child.
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            for entry in Path("/proc").iterdir():
+                try:
+                    status = (entry / "status").read_text()
+                    command = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if f"PPid:\t{os.getpid()}\n" in status and b"spawn_main" in command:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    killed.append(int(entry.name))
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_the_worker)
+    killer.start()
+    code = replay(tmp_path, "--jobs", "2", "--batch-size", "100", str(source))
+    killer.join()
+    assert killed
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "a replay process stopped before its part was done" in err
+    assert "Run the same replay again" in err
+    if (tmp_path / "data" / "kyz.db").exists():  # killed before anything was written: none
+        rows = stored_rows(tmp_path / "data")
+        assert len(rows) == len({r[0] for r in rows})  # whatever was committed, nothing twice
+
+
+def _hold_forever(lock) -> None:  # in a child process
+    lock.acquire()
+    time.sleep(60)
+
+
+def test_the_write_turns_go_on_without_a_holder_that_was_killed() -> None:
+    import multiprocessing
+    import signal
+
+    from kyzconsole.engine.parallel_replay import _Turns
+
+    context = multiprocessing.get_context("spawn")
+    lock = context.Lock()
+    holder = context.Process(target=_hold_forever, args=(lock,))
+    holder.start()
+    deadline = time.monotonic() + 30
+    while lock.acquire(timeout=0.05):  # until the child has it
+        lock.release()
+        assert time.monotonic() < deadline
+    holder.kill()
+    holder.join()
+    assert holder.exitcode == -signal.SIGKILL
+    turns = _Turns(lock, patience=0.3)
+    started = time.monotonic()
+    with turns:
+        pass
+    with turns:  # and no more waiting after that
+        pass
+    assert 0.25 < time.monotonic() - started < 5

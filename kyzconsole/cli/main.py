@@ -24,6 +24,7 @@ from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import USAGE
 from kyzconsole.config import ConfigError, Settings, load_settings
 from kyzconsole.db.errors import DatabaseError
+from kyzconsole.engine.parallel_replay import ReplayWorkerError
 from kyzconsole.logs import INGEST_LOG, setup_logging
 from kyzconsole.sources.files import InputFileError
 
@@ -181,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"kyzconsole: {exc}", file=sys.stderr)
         return USAGE
-    except (DatabaseError, InputFileError) as exc:
+    except (DatabaseError, InputFileError, ReplayWorkerError) as exc:
         logger.error("{}", exc)
         return USAGE
     except KeyboardInterrupt:

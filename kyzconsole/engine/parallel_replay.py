@@ -16,6 +16,7 @@ import multiprocessing
 import queue
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ PARALLEL_MIN_BYTES = 4 << 20
 COUNTS = ("read", "inserted", "duplicates", "conflicts", "invalid", "warnings")
 
 
+class ReplayWorkerError(Exception):
+    """A worker process died (killed, out of memory): its part is not known to be done."""
+
+
 def worth_splitting(source: InputFile, jobs: int) -> bool:
     if jobs < 2 or source.name == "-":
         return False
@@ -46,6 +51,32 @@ def worth_splitting(source: InputFile, jobs: int) -> bool:
 
 _channel: Any = None
 _gate: Any = None
+
+
+class _Turns:
+    """The processes' shared lock around each write, given up on after `patience` seconds.
+
+    Taking turns here is cheaper than waiting in the database's own lock, but it is only that:
+    the database keeps the writes correct. So a process killed while it held the lock (the
+    out-of-memory killer) must not stall the others: they wait a while, then go on without.
+    """
+
+    def __init__(self, lock: Any, patience: float = 10.0) -> None:
+        self._lock, self._patience, self._held = lock, patience, False
+
+    def __enter__(self) -> None:
+        if self._lock is not None:
+            self._held = self._lock.acquire(timeout=self._patience)
+            if not self._held:
+                logger.debug(
+                    "replay: no turn at the write lock in {} s; going on without", self._patience
+                )
+                self._lock = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._held:
+            self._lock.release()
+            self._held = False
 
 
 def _join(channel: Any, gate: Any) -> None:
@@ -89,7 +120,7 @@ def _worker(
                 quarantine,
                 rules,
                 progress=progress,
-                write_gate=_gate,
+                write_gate=_Turns(_gate),
                 set_aside=earlier,
                 **options,
             )
@@ -160,31 +191,50 @@ def replay_in_parts(
         tally.update(0, part.bytes_read, {k: getattr(summary, k) for k in COUNTS})
         drain()  # between this process's batches, the workers' news
 
-    with ProcessPoolExecutor(
-        len(parts) - 1, mp_context=context, initializer=_join, initargs=(channel, gate)
-    ) as pool:
-        for _ in parts[1:]:  # start every worker now: their start-up then overlaps the scans
-            pool.submit(_started)
-        futures: list[Future[tuple[ReplaySummary, list[int]]]] = []
-        earlier: IntervalKeys | None = None
-        for number, part in enumerate(parts[1:], start=1):
-            # New objects each time: what was submitted may not be pickled for its worker yet.
-            earlier = scan_interval_keys(copy.copy(parts[number - 1]), step, earlier)
-            futures.append(
-                pool.submit(
-                    _worker, part, number, writer.target, quarantine_path, rules, options, earlier
+    try:
+        with ProcessPoolExecutor(
+            len(parts) - 1, mp_context=context, initializer=_join, initargs=(channel, gate)
+        ) as pool:
+            for _ in parts[1:]:  # start every worker now: their start-up then overlaps the scans
+                pool.submit(_started)
+            futures: list[Future[tuple[ReplaySummary, list[int]]]] = []
+            earlier: IntervalKeys | None = None
+            for number, part in enumerate(parts[1:], start=1):
+                # New objects each time: what was submitted may not be pickled for its worker yet.
+                earlier = scan_interval_keys(copy.copy(parts[number - 1]), step, earlier)
+                futures.append(
+                    pool.submit(
+                        _worker,
+                        part,
+                        number,
+                        writer.target,
+                        quarantine_path,
+                        rules,
+                        options,
+                        earlier,
+                    )
                 )
+            first = Replay(
+                writer,
+                quarantine,
+                rules,
+                progress=first_part_progress,
+                write_gate=_Turns(gate),
+                **options,
             )
-        first = Replay(
-            writer, quarantine, rules, progress=first_part_progress, write_gate=gate, **options
-        )
-        try:
-            summaries = [first.run([parts[0]])]
-        finally:
-            # Even after an error here: a worker with unread messages could not exit.
-            while not all(f.done() for f in futures) or not channel.empty():
-                drain(wait=0.1)  # until every worker is done and its last lines have arrived
-        results = [f.result() for f in futures]  # re-raises a worker's error here
+            try:
+                summaries = [first.run([parts[0]])]
+            finally:
+                # Even after an error here: a worker with unread messages could not exit.
+                while not all(f.done() for f in futures) or not channel.empty():
+                    drain(wait=0.1)  # until every worker is done and its last lines have arrived
+            results = [f.result() for f in futures]  # re-raises a worker's error here
+    except BrokenProcessPool:
+        raise ReplayWorkerError(
+            f"{source.label}: a replay process stopped before its part was done; the batches "
+            "it committed stay. Run the same replay again (with --jobs 1 if this happens "
+            "again): rows already stored then count as duplicates"
+        ) from None
     summaries += [summary for summary, _ in results]
     later = _set_aside_parts(parts[1:], [lines for _, lines in results])
     if later:
