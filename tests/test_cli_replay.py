@@ -274,26 +274,29 @@ def test_a_large_file_replayed_in_two_processes_lands_exactly_once(tmp_path, cap
     payloads = payload_lines(4000)
     repeated = payloads[10]  # once in the first half, again in the second: a duplicate
     changed = json.dumps(json.loads(payloads[20]) | {"pulseCount": 1})  # a conflict, far away
-    lines = [*payloads[:3000], "broken line", *payloads[3000:], repeated, changed]
+    # A broken line in each part: both processes write to the quarantine at once.
+    lines = [*payloads[:100], "{broken", *payloads[100:3000], "broken line", *payloads[3000:]]
+    lines += [repeated, changed]
     source = tmp_path / "big.jsonl"
     source.write_text("\n".join(lines) + "\n")
     root = tmp_path / "two"
     assert replay(root, "--jobs", "2", "--json", str(source)) == 1
     summary = summary_of(capsys)
-    assert summary["read"] == 4003
+    assert summary["read"] == 4004
     assert (summary["inserted"], summary["duplicates"]) == (4000, 1)
-    assert (summary["conflicts"], summary["invalid"]) == (1, 1)
+    assert (summary["conflicts"], summary["invalid"]) == (1, 2)
     # The file's own line numbers, and file order kept: the earlier line 21 is stored, so its
     # changed copy on the last line is the conflict, as in one process.
     problems = [(p["line"], p["outcome"]) for p in summary["problems"]]
-    assert problems == [(3001, "invalid"), (4003, "conflict")]
+    assert problems == [(101, "invalid"), (3002, "invalid"), (4004, "conflict")]
     rows = stored_rows(root / "data")
     assert len(rows) == 4000 and len({r[0] for r in rows}) == 4000
     assert rows[20][1] == json.loads(payloads[20])["pulseCount"] != 1
     with Quarantine.in_data_dir(root / "data") as quarantine:
-        assert sorted(e.kind for e in quarantine.entries()) == ["conflict", "invalid"]
+        kinds = sorted(e.kind for e in quarantine.entries())
+        assert kinds == ["conflict", "invalid", "invalid"]
     log = (root / "logs" / "kyz_replay.log").read_text()
-    assert "invalid: " in log and "big.jsonl line 3001" in log  # the workers' lines reach it
+    assert "invalid: " in log and "big.jsonl line 3002" in log  # the workers' lines reach it
     assert "2 lines repeat an interval of an earlier part" in log
 
 
