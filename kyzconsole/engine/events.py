@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kyzconsole.record import IntervalRecord
+from kyzconsole.record import IntervalRecord, InvalidPayload, ValidationRules, parse_payload
+from kyzconsole.sources.mqtt import MqttMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,28 @@ class MessageReceived:
     record: IntervalRecord | None
     reason: str | None = None  # set when invalid
     warning: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        key: int,
+        message: MqttMessage,
+        record: IntervalRecord | None,
+        reason: str | None = None,
+        warning: str | None = None,
+    ) -> MessageReceived:
+        return cls(
+            key, message.received_at, message.topic, message.payload, record, reason, warning
+        )
+
+    @classmethod
+    def read(cls, key: int, message: MqttMessage, rules: ValidationRules) -> MessageReceived:
+        """A message parsed for showing only, not stored (the console's monitor mode)."""
+        try:
+            parsed = parse_payload(message.payload, rules)
+        except InvalidPayload as exc:
+            return cls.of(key, message, None, exc.reason)
+        return cls.of(key, message, parsed.record, None, next(iter(parsed.warnings), None))
 
 
 @dataclass(frozen=True, slots=True)

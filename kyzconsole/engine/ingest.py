@@ -211,17 +211,7 @@ class IngestEngine:
                 key = next(spool_ids)
                 if warning:
                     logger.warning("warning: {}", warning)
-            self._emit(
-                MessageReceived(
-                    key,
-                    message.received_at,
-                    message.topic,
-                    message.payload,
-                    record,
-                    reason,
-                    warning,
-                )
-            )
+            self._emit(MessageReceived.of(key, message, record, reason, warning))
 
     # -- forwarder: spool -> SQL -----------------------------------------------------------
 

@@ -19,7 +19,6 @@ from kyzconsole.config import Settings
 from kyzconsole.engine.events import EngineEvent, MessageReceived
 from kyzconsole.engine.ingest import IngestEngine
 from kyzconsole.lock import IngestLock
-from kyzconsole.record import InvalidPayload, parse_payload
 from kyzconsole.sources.mqtt import MqttSource
 from kyzconsole.status_file import read_status
 
@@ -101,21 +100,7 @@ class MonitorMode:
                 message = self.source.messages.get(timeout=0.2)
             except queue.Empty:
                 continue
-            try:
-                parsed = parse_payload(message.payload, self.rules)
-                record, reason = parsed.record, None
-                warning = parsed.warnings[0] if parsed.warnings else None
-            except InvalidPayload as exc:
-                record, reason, warning = None, exc.reason, None
-            event = MessageReceived(
-                next(self._keys),
-                message.received_at,
-                message.topic,
-                message.payload,
-                record,
-                reason,
-                warning,
-            )
+            event = MessageReceived.read(next(self._keys), message, self.rules)
             try:
                 if self._on_event is not None:
                     self._on_event(event)
