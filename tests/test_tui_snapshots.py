@@ -18,8 +18,9 @@ from textual.pilot import Pilot
 from kyzconsole.config import load_settings
 from kyzconsole.engine.events import EngineEvent, MessageOutcome, MessageReceived
 from kyzconsole.tui.app import KyzConsoleApp
+from kyzconsole.tui.message_table import MessageTable
 from kyzconsole.tui.recorded import RecordedMode
-from tests.test_tui_console import TOPIC, until, with_pulses
+from tests.test_tui_console import TOPIC, table, until, with_pulses
 from tests.test_tui_reports import month_so_far, store
 
 NOW = datetime(2026, 3, 2, 10, 0, 40)
@@ -105,9 +106,20 @@ def snapshot_app(data_dir: Path, theme: str) -> KyzConsoleApp:
 async def settled(pilot: Pilot) -> None:
     app = pilot.app
     assert isinstance(app, KyzConsoleApp)
+    messages = len({e.key for e in recorded_stream() if isinstance(e, MessageReceived)})
     await until(pilot, lambda: app.reports_read >= 1 and app.status is not None)
-    await until(pilot, lambda: app.message_log.changes > 0)
+    await until(pilot, lambda: len(app.message_log.rows) == messages)
+    # DataTable measures its columns when it is next idle, which a loaded machine can put off
+    # past a fixed pause: wait until every column is as wide as its widest cell.
+    await until(pilot, lambda: table(app).row_count == messages and columns_fit(table(app)))
     await pilot.pause(0.4)  # one redraw tick after the last event
+
+
+def columns_fit(shown: MessageTable) -> bool:
+    return all(
+        column.content_width >= max((cell.cell_len for cell in shown.get_column(key)), default=0)
+        for key, column in shown.columns.items()
+    )
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])
