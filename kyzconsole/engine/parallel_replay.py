@@ -23,6 +23,7 @@ from typing import Any
 
 from loguru import logger
 
+from kyzconsole.db.errors import DatabaseError
 from kyzconsole.db.target import SqlTarget
 from kyzconsole.db.writer import IntervalWriter
 from kyzconsole.engine.replay import ProgressCallback, Replay, ReplaySummary
@@ -170,6 +171,14 @@ def replay_in_parts(
     parts = source.split(jobs)
     if len(parts) < 2:
         return Replay(writer, quarantine, rules, progress=progress, **options).run(parts)
+    # Before any worker starts: a wrong login or a missing table fails here, once, and the
+    # embedded database is created by one process, not raced for by several. An outage is left
+    # to each part's retries, as in one process.
+    try:
+        writer.connect()
+    except DatabaseError as exc:
+        if not exc.transient:
+            raise
     # spawn, not fork: the same on Windows and Linux, and no forked copies of open connections.
     context = multiprocessing.get_context("spawn")
     channel = context.Queue()
