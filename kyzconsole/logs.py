@@ -16,6 +16,8 @@ from kyzconsole.masking import SECRETS
 INGEST_LOG = "kyz_ingestor.log"
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{line} | {message}"
 STDERR_FORMAT = "<level>{level: <8}</level> {message}"
+# A record bound with this (logger.bind(file_only=True)) goes to the log file, not the terminal.
+FILE_ONLY = "file_only"
 
 
 class InterceptHandler(logging.Handler):
@@ -65,7 +67,13 @@ def setup_logging(
     logger.remove()
     logger.configure(patcher=_scrub)
     if stderr_level is not None:
-        logger.add(sys.stderr, level=stderr_level, format=STDERR_FORMAT, colorize=None)
+        logger.add(
+            sys.stderr,
+            level=stderr_level,
+            format=STDERR_FORMAT,
+            colorize=None,
+            filter=lambda record: not record["extra"].get(FILE_ONLY),
+        )
     logging.basicConfig(handlers=[InterceptHandler()], level=logging.INFO, force=True)
     if log_dir is None:
         return None

@@ -479,3 +479,34 @@ def test_the_write_turns_go_on_without_a_holder_that_was_killed() -> None:
     with turns:  # and no more waiting after that
         pass
     assert 0.25 < time.monotonic() - started < 5
+
+
+def test_the_terminal_gets_the_first_twenty_problems_and_the_log_gets_all(tmp_path, capsys):
+    from kyzconsole.engine.replay import SHOWN_PROBLEMS
+
+    payloads = payload_lines(40)
+    lines = [line if n % 2 else "{broken" for n, line in enumerate(payloads)]  # 20 good, 20 bad
+    lines += [json.dumps(json.loads(payloads[1]) | {"pulseCount": 1})] * 5  # 5 conflicts
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    assert replay(tmp_path, str(source)) == 1
+    err = capsys.readouterr().err
+    shown = [line for line in err.splitlines() if "invalid: " in line or "conflict: " in line]
+    assert len(shown) == SHOWN_PROBLEMS == 20
+    assert "more invalid lines, conflicts and warnings follow" in err
+    log = (tmp_path / "logs" / "kyz_replay.log").read_text()
+    assert sum("| invalid: " in line for line in log.splitlines()) == 20
+    assert sum("| conflict: " in line for line in log.splitlines()) == 5
+
+
+def test_a_workers_problems_past_twenty_reach_the_log_file_only(tmp_path, capsys, monkeypatch):
+    from kyzconsole.engine import parallel_replay
+
+    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    source = tmp_path / "p.jsonl"
+    source.write_text("\n".join([*payload_lines(2000), *["{broken"] * 60]) + "\n")
+    assert replay(tmp_path, "--jobs", "2", str(source)) == 1
+    err = capsys.readouterr().err
+    assert sum("invalid: " in line for line in err.splitlines()) == 20  # all in the second part
+    log = (tmp_path / "logs" / "kyz_replay.log").read_text()
+    assert sum("invalid: " in line for line in log.splitlines()) == 60

@@ -27,6 +27,7 @@ from kyzconsole.db.errors import DatabaseError
 from kyzconsole.db.target import SqlTarget
 from kyzconsole.db.writer import IntervalWriter
 from kyzconsole.engine.replay import ProgressCallback, Replay, ReplaySummary
+from kyzconsole.logs import FILE_ONLY
 from kyzconsole.quarantine import Quarantine
 from kyzconsole.record import ValidationRules
 from kyzconsole.sources.files import InputFile
@@ -103,7 +104,14 @@ def _worker(
     channel = _channel
     logger.remove()
     logger.add(
-        lambda message: channel.put(("log", message.record["level"].name, str(message).rstrip())),
+        lambda message: channel.put(
+            (
+                "log",
+                message.record["level"].name,
+                str(message).rstrip(),
+                bool(message.record["extra"].get(FILE_ONLY)),
+            )
+        ),
         level="INFO",
         format="{message}",
     )
@@ -153,7 +161,7 @@ class _Tally:
     def take(self, message: tuple[Any, ...]) -> None:
         """One message from a worker: a log line to write here, or its progress."""
         if message[0] == "log":
-            logger.log(message[1], message[2])
+            logger.bind(**{FILE_ONLY: message[3]}).log(message[1], message[2])
         else:
             self.update(*message[1:])
 

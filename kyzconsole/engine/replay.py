@@ -16,6 +16,7 @@ from kyzconsole.db.errors import DatabaseError
 from kyzconsole.db.writer import IntervalWriter, Outcome, WriteResult
 from kyzconsole.engine.backoff import Backoff
 from kyzconsole.engine.dry_run import DryRunLedger
+from kyzconsole.logs import FILE_ONLY
 from kyzconsole.quarantine import Quarantine, QuarantineEntry
 from kyzconsole.record import INTERVAL_END_FORMAT, IntervalRecord, InvalidPayload, ValidationRules
 from kyzconsole.record.payload import parse_payload
@@ -26,6 +27,9 @@ from kyzconsole.sources.files import InputFile, InputFormat
 # the commit's fsync, the parallel workers' hand-over) less often: 5000 ran 40% faster than
 # 1000 in bench/replay.py, and a 5000-row transaction is still a fraction of a second.
 BATCH_SIZE = 5000
+# Line-by-line problems shown on the terminal per process; the rest go to the log file only,
+# as the summary at the end lists them anyway and thousands would bury the progress bar.
+SHOWN_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Replay:
         self.set_aside = set_aside
         self.set_aside_lines: list[int] = []
         self._ledger: DryRunLedger | None = None  # a dry run's would-be inserts
+        self._problems_logged = 0
 
     def run(self, files: Sequence[InputFile]) -> ReplaySummary:
         """Raises InputFileError for an unreadable file and DatabaseError once retries run out."""
@@ -164,7 +169,7 @@ class Replay:
         self.summary.read += 1
         if parsed.warnings:
             self.summary.warnings += 1
-            logger.warning("{} line {}: {}", source.label, number, parsed.warnings[0])
+            self._problem_log().warning("{} line {}: {}", source.label, number, parsed.warnings[0])
         if parsed.unknown_fields:
             logger.debug("{} line {}: ignored {}", source.label, number, parsed.unknown_fields)
         return _Pending(parsed.record, number, raw)
@@ -174,7 +179,7 @@ class Replay:
     ) -> None:
         self.summary.invalid += 1
         self.summary.problems.append(Problem(source.label, number, "invalid", reason))
-        logger.warning("invalid: {} line {}: {}", source.label, number, reason)
+        self._problem_log().warning("invalid: {} line {}: {}", source.label, number, reason)
         rejected.append(QuarantineEntry.invalid(f"{source.label}:{number}", reason, raw.rstrip()))
 
     def _flush(
@@ -225,7 +230,7 @@ class Replay:
             f"{source.label}:{pending.line}", pending.record, result.existing, pending.raw.rstrip()
         )
         self.summary.problems.append(Problem(source.label, pending.line, "conflict", entry.reason))
-        logger.warning(
+        self._problem_log().warning(
             "conflict: {} line {}: {} stored {} incoming {}",
             source.label,
             pending.line,
@@ -234,6 +239,18 @@ class Replay:
             entry.incoming,
         )
         rejected.append(entry)
+
+    def _problem_log(self) -> Any:
+        """loguru's logger for one more problem line: after SHOWN_PROBLEMS, the file's only."""
+        self._problems_logged += 1
+        if self._problems_logged <= SHOWN_PROBLEMS:
+            return logger
+        if self._problems_logged == SHOWN_PROBLEMS + 1:
+            logger.warning(
+                "more invalid lines, conflicts and warnings follow: they go to the log file "
+                "only, and the summary at the end counts them"
+            )
+        return logger.bind(**{FILE_ONLY: True})
 
 
 def _log_duplicates(source: InputFile, run: list[IntervalRecord]) -> None:
