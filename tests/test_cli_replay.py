@@ -43,6 +43,14 @@ def replay(tmp_path: Path, *args: str) -> int:
     )
 
 
+def split_even_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parallel replay for the small files of these tests, split into equal parts."""
+    from kyzconsole.engine import parallel_replay
+
+    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel_replay, "HEAD_START_BYTES", 0)
+
+
 def summary_of(capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
@@ -268,9 +276,8 @@ def replay_both_ways(tmp_path: Path, capsys, *args: str) -> tuple[dict, dict]:
 
 
 def test_a_large_file_replayed_in_two_processes_lands_exactly_once(tmp_path, capsys, monkeypatch):
-    from kyzconsole.engine import parallel_replay
 
-    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)  # split even a small file
+    split_even_small_files(monkeypatch)
     payloads = payload_lines(4000)
     repeated = payloads[10]  # once in the first half, again in the second: a duplicate
     changed = json.dumps(json.loads(payloads[20]) | {"pulseCount": 1})  # a conflict, far away
@@ -303,9 +310,8 @@ def test_a_large_file_replayed_in_two_processes_lands_exactly_once(tmp_path, cap
 def test_two_processes_settle_every_repeated_interval_as_one_process_does(
     tmp_path, capsys, monkeypatch
 ):
-    from kyzconsole.engine import parallel_replay
 
-    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    split_even_small_files(monkeypatch)
     payloads = payload_lines(3000)
 
     def variant(n: int, **changes: object) -> str:
@@ -341,9 +347,8 @@ def test_two_processes_settle_every_repeated_interval_as_one_process_does(
 def test_two_processes_keep_the_header_and_file_order_of_a_csv_export(
     tmp_path, capsys, monkeypatch
 ):
-    from kyzconsole.engine import parallel_replay
 
-    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    split_even_small_files(monkeypatch)
     rows = [CSV_HEADER]
     for n in range(1, 401):
         hours, minutes = divmod(n * 15, 60)
@@ -380,8 +385,8 @@ def test_the_installed_command_replays_a_large_file_in_two_processes(tmp_path):
     from kyzconsole.engine.parallel_replay import PARALLEL_MIN_BYTES
 
     command = Path(sys.executable).with_name("kyzconsole")
-    payloads = payload_lines(30_000)
-    source = tmp_path / "year.jsonl"
+    payloads = payload_lines(60_000, start=datetime(2024, 1, 1, 0, 15))
+    source = tmp_path / "years.jsonl"
     source.write_text("\n".join([*payloads, payloads[0]]) + "\n")
     assert source.stat().st_size >= PARALLEL_MIN_BYTES
     data, logs = tmp_path / "data", tmp_path / "logs"
@@ -404,8 +409,8 @@ def test_the_installed_command_replays_a_large_file_in_two_processes(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert (summary["read"], summary["inserted"], summary["duplicates"]) == (30_001, 30_000, 1)
-    assert len(stored_rows(data)) == 30_000
+    assert (summary["read"], summary["inserted"], summary["duplicates"]) == (60_001, 60_000, 1)
+    assert len(stored_rows(data)) == 60_000
     assert "1 line repeats an interval of an earlier part" in (logs / "kyz_replay.log").read_text()
 
 
@@ -414,9 +419,7 @@ def test_a_worker_that_dies_is_an_error_that_says_what_to_do(tmp_path, capsys, m
     import signal
     import threading
 
-    from kyzconsole.engine import parallel_replay
-
-    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    split_even_small_files(monkeypatch)
     source = tmp_path / "big.jsonl"
     source.write_text("\n".join(payload_lines(20_000)) + "\n")
     killed: list[int] = []
@@ -500,9 +503,8 @@ def test_the_terminal_gets_the_first_twenty_problems_and_the_log_gets_all(tmp_pa
 
 
 def test_a_workers_problems_past_twenty_reach_the_log_file_only(tmp_path, capsys, monkeypatch):
-    from kyzconsole.engine import parallel_replay
 
-    monkeypatch.setattr(parallel_replay, "PARALLEL_MIN_BYTES", 0)
+    split_even_small_files(monkeypatch)
     source = tmp_path / "p.jsonl"
     source.write_text("\n".join([*payload_lines(2000), *["{broken"] * 60]) + "\n")
     assert replay(tmp_path, "--jobs", "2", str(source)) == 1

@@ -27,15 +27,24 @@ def write(tmp_path: Path, body: list[str], trailing_newline: bool) -> Path:
 
 
 @FILE_SETTINGS
-@given(lines, st.integers(1, 5), st.booleans())
+@given(lines, st.integers(1, 5), st.integers(0, 600), st.booleans())
 def test_the_parts_hold_every_line_once_with_the_files_own_numbers(
-    tmp_path: Path, body: list[str], parts: int, trailing_newline: bool
+    tmp_path: Path, body: list[str], parts: int, head_start: int, trailing_newline: bool
 ) -> None:
     path = write(tmp_path, body, trailing_newline)
     whole = list(InputFile(str(path), InputFormat.JSONL).lines())
-    pieces = InputFile(str(path), InputFormat.JSONL).split(parts)
+    pieces = InputFile(str(path), InputFormat.JSONL).split(parts, head_start)
     assert 1 <= len(pieces) <= parts
     assert [line for piece in pieces for line in piece.lines()] == whole
+
+
+def test_the_first_part_gets_its_head_start(tmp_path: Path) -> None:
+    path = write(tmp_path, [f'{{"n": {n}}}' for n in range(10_000, 20_000)], True)
+    first, second = InputFile(str(path)).split(2, head_start=20_000)
+    assert first.end is not None and second.end is not None
+    lengths = (first.end - first.start, second.end - second.start)
+    assert 19_900 < lengths[0] - lengths[1] < 20_100  # give or take the line it is cut at
+    assert len(InputFile(str(path)).split(2, head_start=path.stat().st_size)) == 1
 
 
 @FILE_SETTINGS

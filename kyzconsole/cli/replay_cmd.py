@@ -89,7 +89,7 @@ def add_parser(
         type=int,
         default=DEFAULT_JOBS,
         metavar="N",
-        help="processes for a large file (4 MiB or more; default %(default)s, the cores here "
+        help="processes for a large file (8 MiB or more; default %(default)s, the cores here "
         "up to 2). The outcome is the same as with 1: the earlier of two lines for one "
         "interval is the one stored",
     )

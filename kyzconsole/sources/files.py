@@ -109,8 +109,9 @@ class InputFile:
             if handle is not sys.stdin.buffer:
                 handle.close()
 
-    def split(self, parts: int) -> list[InputFile]:
-        """This file as up to `parts` pieces, cut at line ends, for parallel replay.
+    def split(self, parts: int, head_start: int = 0) -> list[InputFile]:
+        """This file as up to `parts` pieces, cut at line ends, for parallel replay; the first
+        piece `head_start` bytes longer than the others.
 
         Reads the format (and a CSV header) first, so each piece knows it; line numbers in the
         pieces are the file's own.
@@ -129,7 +130,8 @@ class InputFile:
             size = handle.seek(0, 2)
             cuts = [data_start]
             for k in range(1, parts):
-                handle.seek(max(cuts[-1], data_start + (size - data_start) * k // parts))
+                rest = max(0, size - data_start - head_start)
+                handle.seek(max(cuts[-1], data_start + head_start + rest * k // parts))
                 handle.readline()  # move to the start of the next line
                 if handle.tell() < size and handle.tell() > cuts[-1]:
                     cuts.append(handle.tell())
