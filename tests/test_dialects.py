@@ -68,6 +68,16 @@ def batches(script: str) -> list[str]:
 # -- T-SQL text -----------------------------------------------------------------------------
 
 
+def test_mssql_select_range_is_valid_tsql_locking_the_range_with_two_parameters() -> None:
+    text = MSSQL.select_range(TABLE)
+    (statement,) = parse_tsql(text)
+    assert isinstance(statement, exp.Select)
+    assert placeholders(statement) == 2 == text.count("?")
+    assert "WITH (UPDLOCK, HOLDLOCK)" in statement.sql(dialect="tsql")
+    assert isinstance(statement.args["where"].this, exp.Between)
+    assert [c.name for c in statement.expressions] == list(COLUMNS)
+
+
 @pytest.mark.parametrize("count", [1, 2, 999, 1000])
 def test_mssql_select_existing_is_valid_tsql_with_one_parameter_per_key(count: int) -> None:
     text = MSSQL.select_existing(TABLE, count)

@@ -286,6 +286,27 @@ def test_decimals_are_stored_exactly_at_six_places(any_target: SqlTarget) -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    "spread",
+    [1, 500],  # consecutive intervals (read as one range) and intervals days apart (by key)
+    ids=["read-as-a-range", "read-by-key"],
+)
+def test_a_batch_meets_exactly_its_own_stored_rows_however_far_apart(
+    any_target: SqlTarget, spread: int
+) -> None:
+    numbers = [n * spread for n in range(0, 40, 2)]  # every other interval of a span
+    between = [record(n + 1, pulseCount=7) for n in numbers[:-1]]  # stored, not in the batch
+    stored_first = [record(n, pulseCount=8) for n in numbers[:5]]  # stored, in the batch
+    with IntervalWriter(any_target) as writer:
+        writer.write(between + stored_first)
+        results = writer.write([record(n) for n in numbers])
+    assert outcomes(results) == [Outcome.CONFLICT] * 5 + [Outcome.INSERTED] * 15
+    assert [r.existing for r in results[:5]] == stored_first
+    rows = {row[0]: row[1] for row in stored(any_target)}
+    assert len(rows) == len(between) + len(numbers)
+    assert all(rows[end(n + 1)] == 7 for n in numbers[:-1])  # the rows between, untouched
+
+
 def test_a_large_batch_is_inserted_exactly_once(any_target: SqlTarget) -> None:
     n = 3000
     dialect = any_target.dialect

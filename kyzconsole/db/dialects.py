@@ -67,6 +67,10 @@ class Dialect:
         marks = ", ".join("?" * count)
         return f"SELECT {', '.join(COLUMNS)} FROM {table} WHERE IntervalEnd IN ({marks})"
 
+    def select_range(self, table: str) -> str:
+        """The stored rows from one interval end to another (two parameters), both included."""
+        return f"SELECT {', '.join(COLUMNS)} FROM {table} WHERE IntervalEnd BETWEEN ? AND ?"
+
     def insert(self, table: str, rows: int) -> str:
         values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
         return (
@@ -263,6 +267,13 @@ class MssqlDialect(Dialect):
         return (
             f"SELECT {', '.join(COLUMNS)} FROM {table} WITH (UPDLOCK, HOLDLOCK) "
             f"WHERE IntervalEnd IN ({marks})"
+        )
+
+    def select_range(self, table: str) -> str:
+        # The same locks over the whole key range, gaps included.
+        return (
+            f"SELECT {', '.join(COLUMNS)} FROM {table} WITH (UPDLOCK, HOLDLOCK) "
+            "WHERE IntervalEnd BETWEEN ? AND ?"
         )
 
     def insert(self, table: str, rows: int) -> str:

@@ -22,6 +22,8 @@ class SqlTarget:
     embedded_path: Path | None = None
     login_timeout: int = 15
     query_timeout: int = 30
+    # The meter interval: how many rows a range of interval ends can hold (IntervalWriter).
+    interval_minutes: int = 15
 
     @property
     def is_embedded(self) -> bool:
@@ -122,6 +124,7 @@ def resolve_target(settings: Settings) -> SqlTarget:
         embedded_path=embedded,
         login_timeout=settings.sql_login_timeout,
         query_timeout=settings.sql_query_timeout,
+        interval_minutes=settings.interval_minutes,
     )
 
 
