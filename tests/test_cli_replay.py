@@ -263,12 +263,12 @@ def test_unreachable_database_exits_2_and_says_why(tmp_path, capsys, monkeypatch
     assert "s3cret-pw" not in err
 
 
-def replay_both_ways(tmp_path: Path, capsys, *args: str) -> tuple[dict, dict]:
-    """The same file in one process and in two, each into its own fresh data dir."""
+def replay_both_ways(tmp_path: Path, capsys, *args: str, jobs: str = "2") -> tuple[dict, dict]:
+    """The same file in one process and in `jobs`, each into its own fresh data dir."""
     results = []
-    for jobs in ("1", "2"):
-        root = tmp_path / f"jobs{jobs}"
-        code = replay(root, "--jobs", jobs, "--json", *args)
+    for processes in ("1", jobs):
+        root = tmp_path / f"jobs{processes}"
+        code = replay(root, "--jobs", processes, "--json", *args)
         summary = summary_of(capsys)
         summary.pop("seconds")
         results.append({"exit": code, "summary": summary, "rows": stored_rows(root / "data")})
@@ -512,3 +512,25 @@ def test_a_workers_problems_past_twenty_reach_the_log_file_only(tmp_path, capsys
     assert sum("invalid: " in line for line in err.splitlines()) == 20  # all in the second part
     log = (tmp_path / "logs" / "kyz_replay.log").read_text()
     assert sum("invalid: " in line for line in log.splitlines()) == 60
+
+
+def test_three_processes_chain_what_each_earlier_part_holds(tmp_path, capsys, monkeypatch):
+    split_even_small_files(monkeypatch)
+    payloads = payload_lines(3000)
+
+    def variant(n: int, pulses: int) -> str:
+        return json.dumps(json.loads(payloads[n]) | {"pulseCount": pulses})
+
+    # Thirds of about 1000 lines; halfway through the second, a repeat of the first third, and
+    # halfway through the last, repeats of the first and of the second.
+    lines = [*payloads[:1500], variant(10, 1), *payloads[1500:2500], variant(11, 2)]
+    lines += [variant(1500, 3), payloads[12], *payloads[2500:]]
+    source = tmp_path / "thirds.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    parts = InputFile(str(source)).split(3)
+    assert [p.first_line < n for p, n in zip(parts[1:], (1501, 2502), strict=True)] == [True] * 2
+    one, three = replay_both_ways(tmp_path, capsys, "--batch-size", "100", str(source), jobs="3")
+    assert three == one
+    assert (one["summary"]["conflicts"], one["summary"]["duplicates"]) == (3, 1)
+    log = (tmp_path / "jobs3" / "logs" / "kyz_replay.log").read_text()
+    assert "4 lines repeat an interval of an earlier part" in log
