@@ -184,9 +184,9 @@ def replay_in_parts(
     parts = source.split(jobs, head_start=HEAD_START_BYTES)
     if len(parts) < 2:
         return Replay(writer, quarantine, rules, progress=progress, **options).run(parts)
-    # Before any worker starts: a wrong login or a missing table fails here, once, and the
-    # embedded database is created by one process, not raced for by several. An outage is left
-    # to each part's retries, as in one process.
+    # Before any worker starts: a wrong login fails here, once, and the embedded database is
+    # created by one process, not raced for by several. An outage is left to each part's
+    # retries, as in one process.
     try:
         writer.connect()
     except DatabaseError as exc:
