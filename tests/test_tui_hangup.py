@@ -59,3 +59,28 @@ def test_a_dropped_terminal_flushes_and_exits_instead_of_spinning(tmp_path: Path
     final = json.loads(status_file.read_text())
     assert final["state"] == "stopped"  # the engine's clean stop ran: spool flushed, lock freed
     assert final["spool"]["pending"] == 0
+
+
+def test_after_a_hangup_the_watchdog_stops_the_mode_and_exits_if_the_ui_hangs(
+    tmp_path: Path,
+) -> None:
+    # A UI stuck for good (Textual's output thread dead on a lost terminal, say): the main
+    # thread sleeps; the watchdog must still stop the mode and end the process.
+    marker = tmp_path / "stopped"
+    script = f"""
+import threading, time
+from kyzconsole.tui import stop_at_last
+
+class Mode:  # the part of a console mode the watchdog calls
+    def stop(self):
+        open({str(marker)!r}, "w").write("flushed")
+
+threading.Thread(target=stop_at_last, args=(Mode(), 0.3), daemon=True).start()
+time.sleep(60)
+"""
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 20
+    assert marker.read_text() == "flushed"
+    assert b"still running" in result.stderr

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
+import threading
+import time
 from types import FrameType
 from typing import Any
 
+from loguru import logger
+
 from kyzconsole.config import Settings
+
+# How long the clean stop may take after a hang-up before stop_at_last does it instead.
+HANGUP_GRACE_SECONDS = 5.0
 
 
 def run_console(settings: Settings, *, theme: str = "dark") -> int:
@@ -25,16 +34,46 @@ def run_console(settings: Settings, *, theme: str = "dark") -> int:
     return app.return_code or 0
 
 
-def stop_on_hangup(app: Any) -> None:
+def stop_on_hangup(app: Any, grace: float = HANGUP_GRACE_SECONDS) -> None:
     """A dropped SSH session sends SIGHUP, whose default would kill us before the spool is
     flushed: ask the app to exit instead, so run_console's clean stop runs."""
     if not hasattr(signal, "SIGHUP"):
         return  # Windows: a closed console window ends the process its own way
 
     def hangup(signum: int, frame: FrameType | None) -> None:
+        _discard_output()
+        threading.Thread(
+            target=stop_at_last, args=(app.mode, grace), daemon=True, name="hangup-watchdog"
+        ).start()
         asyncio.get_event_loop().call_soon_threadsafe(app.exit)
 
     signal.signal(signal.SIGHUP, hangup)
+
+
+def _discard_output() -> None:
+    """Point stdout and stderr at the null device. With the terminal gone a write fails, and a
+    failed write kills Textual's output thread, whose bounded queue then blocks the app (and
+    its shutdown) for good once it fills."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
+
+
+def stop_at_last(mode: Any, grace: float) -> None:
+    """The last resort after a hang-up: if the process is still here after `grace` seconds,
+    stop the mode here (flush the spool, free the lock) and exit, whatever the UI is doing."""
+    time.sleep(grace)
+    logger.warning(
+        "the console was still running {:.0f} s after its terminal went away; "
+        "stopping the engine and exiting",
+        grace,
+    )
+    try:
+        mode.stop()
+    finally:
+        os._exit(0)
 
 
 def run_demo(settings: Settings, *, theme: str = "dark") -> int:

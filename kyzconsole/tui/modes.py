@@ -47,6 +47,7 @@ class IngestMode:
         self.engine = IngestEngine(settings, mode="console")
         self._started = False
         self._stopped = False
+        self._stopping = threading.Lock()  # the UI's exit and the hang-up watchdog may both call
 
     def start(self, on_event: EventSink) -> None:
         self.engine.on_event = on_event
@@ -58,17 +59,18 @@ class IngestMode:
 
     def stop(self) -> None:
         """Stop taking messages and flush the spool to SQL, then let go of the lock."""
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            if self._started:
-                self.engine.stop(flush_timeout=FLUSH_SECONDS)
-            else:  # never started: still close the files the engine opened
-                self.engine.spool.close()
-                self.engine.quarantine.close()
-        finally:
-            self.lock.release()
+        with self._stopping:
+            if self._stopped:
+                return
+            self._stopped = True
+            try:
+                if self._started:
+                    self.engine.stop(flush_timeout=FLUSH_SECONDS)
+                else:  # never started: still close the files the engine opened
+                    self.engine.spool.close()
+                    self.engine.quarantine.close()
+            finally:
+                self.lock.release()
 
 
 class MonitorMode:
