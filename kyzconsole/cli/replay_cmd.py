@@ -20,8 +20,8 @@ from kyzconsole.engine.replay import BATCH_SIZE, ReplaySummary
 from kyzconsole.quarantine import Quarantine
 from kyzconsole.sources.files import InputFile, InputFormat
 
-# Validation is CPU-bound Python: a second process nearly doubles throughput, a third on two
-# cores does not help, and a one-core machine is better off with one.
+# Validation is CPU-bound Python: a second process makes replay about 1.5 times as fast, a
+# third on two cores does not help, and a one-core machine is better off with one.
 DEFAULT_JOBS = min(2, os.cpu_count() or 1)
 HELP = "backfill intervals from JSONL payload files or the PLC's microSD CSV export"
 DESCRIPTION = """\
