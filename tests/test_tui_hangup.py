@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -75,7 +76,7 @@ class Mode:  # the part of a console mode the watchdog calls
     def stop(self):
         open({str(marker)!r}, "w").write("flushed")
 
-threading.Thread(target=stop_at_last, args=(Mode(), 0.3), daemon=True).start()
+threading.Thread(target=stop_at_last, args=(Mode().stop, 0.3), daemon=True).start()
 time.sleep(60)
 """
     started = time.monotonic()
@@ -84,3 +85,52 @@ time.sleep(60)
     assert time.monotonic() - started < 20
     assert marker.read_text() == "flushed"
     assert b"still running" in result.stderr
+
+
+def children(pid: int) -> list[tuple[int, bytes]]:
+    """(pid, command line) of the processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if f"PPid:\t{pid}\n" in (entry / "status").read_text():
+                found.append((int(entry.name), (entry / "cmdline").read_bytes()))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_dropped_terminal_ends_the_demo_with_its_broker_and_files(tmp_path: Path) -> None:
+    socket = f"kyz-test-{uuid.uuid4().hex[:8]}"
+    tmux = ["tmux", "-L", socket]
+    env = {**os.environ, "TERM": "xterm-256color", "TMPDIR": str(tmp_path)}
+    command = f"{shlex.quote(sys.executable)} -m kyzconsole demo"
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "demo", "-x", "100", "-y", "30", command],
+        check=True,
+        env=env,
+    )
+    broker: list[tuple[int, bytes]] = []
+    try:
+        pane = subprocess.run(
+            [*tmux, "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True, check=True
+        )
+        pid = int(pane.stdout.split()[0])
+        deadline = time.monotonic() + 30
+        while not broker:  # the demo is up once its private Mosquitto runs
+            assert time.monotonic() < deadline, "the demo did not start its broker"
+            time.sleep(0.1)
+            broker = [c for c in children(pid) if b"mosquitto" in c[1]]
+        roots = list(tmp_path.glob("kyz-demo-*"))
+        assert len(roots) == 1
+        time.sleep(1)  # let the simulator and the console get going
+        subprocess.run([*tmux, "kill-server"], check=True)
+        deadline = time.monotonic() + 20
+        while alive(pid) or alive(broker[0][0]):
+            assert time.monotonic() < deadline, "the demo or its broker outlived the terminal"
+            time.sleep(0.1)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        for child, _ in broker:  # a failed run must not leave its broker behind either
+            if alive(child):
+                os.kill(child, signal.SIGKILL)
+    assert not roots[0].exists()  # the throwaway database and broker files are gone

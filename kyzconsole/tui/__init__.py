@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -34,16 +35,22 @@ def run_console(settings: Settings, *, theme: str = "dark") -> int:
     return app.return_code or 0
 
 
-def stop_on_hangup(app: Any, grace: float = HANGUP_GRACE_SECONDS) -> None:
+def stop_on_hangup(
+    app: Any, finish: Callable[[], None] | None = None, grace: float = HANGUP_GRACE_SECONDS
+) -> None:
     """A dropped SSH session sends SIGHUP, whose default would kill us before the spool is
-    flushed: ask the app to exit instead, so run_console's clean stop runs."""
+    flushed: ask the app to exit instead, so the caller's clean stop runs. `finish` is what
+    stop_at_last runs if that never comes (default: stop the app's mode)."""
     if not hasattr(signal, "SIGHUP"):
         return  # Windows: a closed console window ends the process its own way
 
     def hangup(signum: int, frame: FrameType | None) -> None:
         _discard_output()
         threading.Thread(
-            target=stop_at_last, args=(app.mode, grace), daemon=True, name="hangup-watchdog"
+            target=stop_at_last,
+            args=(finish or app.mode.stop, grace),
+            daemon=True,
+            name="hangup-watchdog",
         ).start()
         asyncio.get_event_loop().call_soon_threadsafe(app.exit)
 
@@ -61,9 +68,9 @@ def _discard_output() -> None:
     os.close(null)
 
 
-def stop_at_last(mode: Any, grace: float) -> None:
+def stop_at_last(finish: Callable[[], None], grace: float) -> None:
     """The last resort after a hang-up: if the process is still here after `grace` seconds,
-    stop the mode here (flush the spool, free the lock) and exit, whatever the UI is doing."""
+    run `finish` here (flush the spool, free the lock) and exit, whatever the UI is doing."""
     time.sleep(grace)
     logger.warning(
         "the console was still running {:.0f} s after its terminal went away; "
@@ -71,7 +78,7 @@ def stop_at_last(mode: Any, grace: float) -> None:
         grace,
     )
     try:
-        mode.stop()
+        finish()
     finally:
         os._exit(0)
 

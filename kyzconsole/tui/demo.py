@@ -197,6 +197,7 @@ class DemoMode:
         options = options or DemoOptions()
         self.root = Path(tempfile.mkdtemp(prefix="kyz-demo-"))
         self._stopped = False
+        self._stopping = threading.Lock()
         try:
             self.broker = PrivateBroker(self.root)
             self.broker.start()
@@ -236,15 +237,17 @@ class DemoMode:
         return self.ingest.status()
 
     def stop(self) -> None:
-        """Simulator, then the ingest's flush, then the broker. Idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            self.simulator.stop()
-            self.ingest.stop()
-        finally:
-            self.broker.stop()
+        """Simulator, then the ingest's flush, then the broker. Idempotent, and safe to call
+        from the hang-up watchdog while the UI's own stop runs."""
+        with self._stopping:
+            if self._stopped:
+                return
+            self._stopped = True
+            try:
+                self.simulator.stop()
+                self.ingest.stop()
+            finally:
+                self.broker.stop()
 
     def cleanup(self) -> None:
         self.stop()
@@ -277,6 +280,7 @@ def demo_settings(settings: Settings, root: Path, port: int) -> Settings:
 
 def run_demo(settings: Settings, *, theme: str = "dark", options: DemoOptions | None = None) -> int:
     """Run the demo until the user quits; everything it started is stopped and removed."""
+    from kyzconsole.tui import stop_on_hangup
     from kyzconsole.tui.app import KyzConsoleApp
 
     try:
@@ -293,6 +297,7 @@ def run_demo(settings: Settings, *, theme: str = "dark", options: DemoOptions | 
     )
     try:
         app = KyzConsoleApp(mode.settings, mode, theme=theme)
+        stop_on_hangup(app, mode.cleanup)  # a dropped session must not leave the broker behind
         app.run()
     finally:
         mode.stop()
