@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import datetime, time, timedelta
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK, RECORDS_FAILED, USAGE
 from kyzconsole.cli.report_cmd import TIME_FORMAT, add_range_options, rows_to_json
 from kyzconsole.config import Settings
@@ -46,13 +47,13 @@ not be reached.
 def add_parser(
     commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
+        parents,
         "gaps",
         help="list missing intervals as runs, with how to backfill them",
         description=DESCRIPTION,
         epilog=EPILOG,
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_range_options(parser, f"{DEFAULT_DAYS} days ago")
     parser.add_argument("--json", action="store_true", help="print a list of JSON objects")

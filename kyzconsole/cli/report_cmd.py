@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from kyzconsole.cli.commands import add_command
 from kyzconsole.cli.exit_codes import OK, USAGE
 from kyzconsole.config import Settings
 from kyzconsole.db import reports
@@ -58,13 +59,13 @@ def parse_date(text: str) -> date:
 def add_parser(
     commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
+        parents,
         "report",
         help="latest interval, today so far, daily totals, monthly billing demand",
         description=DESCRIPTION,
         epilog=EPILOG,
-        parents=parents,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "kind", nargs="?", choices=KINDS, default="today", help="what to report (default: today)"
