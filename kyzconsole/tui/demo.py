@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -25,6 +24,7 @@ from typing import Any
 from kyzconsole.config import Settings
 from kyzconsole.lock import IngestLock
 from kyzconsole.logs import setup_logging
+from kyzconsole.processes import stop_gently
 from kyzconsole.simulator import (
     BrokerOptions,
     Kind,
@@ -122,14 +122,8 @@ class PrivateBroker:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        if process is not None:
+            stop_gently(process)
 
 
 class SimulatorThread:

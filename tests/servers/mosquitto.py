@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -25,6 +24,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+
+from kyzconsole.processes import stop_gently
 
 READY_DEADLINE = 10.0
 CLI_TIMEOUT = 30.0
@@ -122,14 +123,8 @@ class MosquittoBroker:
     def stop(self) -> None:
         """SIGTERM, so the broker saves its persistence database; kill if it hangs."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        if process is not None:
+            stop_gently(process)
 
     def kill(self) -> None:
         """SIGKILL: no chance to save anything."""
