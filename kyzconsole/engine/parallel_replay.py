@@ -18,7 +18,6 @@ import queue
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from loguru import logger
 from kyzconsole.db.errors import DatabaseError
 from kyzconsole.db.target import SqlTarget
 from kyzconsole.db.writer import IntervalWriter
-from kyzconsole.engine.replay import ProgressCallback, Replay, ReplaySummary
+from kyzconsole.engine.replay import COUNTS, ProgressCallback, Replay, ReplaySummary
 from kyzconsole.logs import FILE_ONLY
 from kyzconsole.quarantine import Quarantine
 from kyzconsole.record import ValidationRules
@@ -41,7 +40,6 @@ PARALLEL_MIN_BYTES = 8 << 20
 # import first. With even parts the worker ended 0.2 s after this process on two cores; with
 # the first part 2 MiB longer, both end within about 0.1 s of each other.
 HEAD_START_BYTES = 2 << 20
-COUNTS = ("read", "inserted", "duplicates", "conflicts", "invalid", "warnings")
 
 
 class ReplayWorkerError(Exception):
@@ -123,9 +121,7 @@ def _worker(
     )
 
     def progress(source: InputFile, summary: ReplaySummary) -> None:
-        channel.put(
-            ("progress", number, source.bytes_read, {k: getattr(summary, k) for k in COUNTS})
-        )
+        channel.put(("progress", number, source.bytes_read, summary.counts()))
 
     quarantine = Quarantine(quarantine_path) if quarantine_path is not None else None
     try:
@@ -198,7 +194,8 @@ def replay_in_parts(
     channel = context.Queue()
     gate = context.Lock()
     quarantine_path = quarantine.path if quarantine is not None else None
-    tally = _Tally(source, len(parts), bool(options.get("dry_run")), progress)
+    # One slot per part, and a last one for the set-aside lines replayed after them.
+    tally = _Tally(source, len(parts) + 1, bool(options.get("dry_run")), progress)
     source.size = sum((p.end or 0) - p.start for p in parts)
     step = rules.interval_minutes * 60
 
@@ -211,7 +208,7 @@ def replay_in_parts(
             pass
 
     def first_part_progress(part: InputFile, summary: ReplaySummary) -> None:
-        tally.update(0, part.bytes_read, {k: getattr(summary, k) for k in COUNTS})
+        tally.update(0, part.bytes_read, summary.counts())
         drain()  # between this process's batches, the workers' news
 
     try:
@@ -262,9 +259,7 @@ def replay_in_parts(
     later = _set_aside_parts(parts[1:], [lines for _, lines in results])
     if later:
         summaries.append(
-            _replay_set_aside(
-                later, source, writer, quarantine, rules, options, progress, tally.shown
-            )
+            _replay_set_aside(later, source, writer, quarantine, rules, options, tally)
         )
     return _added(summaries, tally.shown.dry_run)
 
@@ -286,8 +281,7 @@ def _replay_set_aside(
     quarantine: Quarantine | None,
     rules: ValidationRules,
     options: dict[str, Any],
-    progress: ProgressCallback | None,
-    shown: ReplaySummary,
+    tally: _Tally,
 ) -> ReplaySummary:
     """The lines whose interval an earlier part also holds, now that the earlier parts are in."""
     count = sum(len(p.only_lines or ()) for p in later)
@@ -297,13 +291,10 @@ def _replay_set_aside(
         count,
         "line repeats" if count == 1 else "lines repeat",
     )
-    before = {key: getattr(shown, key) for key in COUNTS}
+    last = len(tally.done) - 1  # the set-aside slot; its bytes were counted with their parts
 
     def show(_: InputFile, summary: ReplaySummary) -> None:
-        for key in COUNTS:
-            setattr(shown, key, before[key] + getattr(summary, key))
-        if progress is not None:
-            progress(source, shown)
+        tally.update(last, 0, summary.counts())
 
     return Replay(writer, quarantine, rules, progress=show, **options).run(later)
 
@@ -311,9 +302,8 @@ def _replay_set_aside(
 def _added(summaries: list[ReplaySummary], dry_run: bool) -> ReplaySummary:
     total = ReplaySummary(dry_run=dry_run)
     for item in summaries:
-        for f in fields(ReplaySummary):
-            if f.name in COUNTS:
-                setattr(total, f.name, getattr(total, f.name) + getattr(item, f.name))
+        for key in COUNTS:
+            setattr(total, key, getattr(total, key) + getattr(item, key))
         total.problems += item.problems
     total.problems.sort(key=lambda p: (p.file, p.line))
     return total

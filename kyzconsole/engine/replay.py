@@ -48,6 +48,9 @@ class Problem:
         }
 
 
+COUNTS = ("read", "inserted", "duplicates", "conflicts", "invalid", "warnings")
+
+
 @dataclass
 class ReplaySummary:
     read: int = 0
@@ -63,6 +66,9 @@ class ReplaySummary:
     @property
     def failed(self) -> bool:
         return bool(self.invalid or self.conflicts)
+
+    def counts(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in COUNTS}
 
     def as_dict(self) -> dict[str, Any]:
         return {
