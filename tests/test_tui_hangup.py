@@ -122,7 +122,13 @@ def test_a_dropped_terminal_ends_the_demo_with_its_broker_and_files(tmp_path: Pa
             broker = [c for c in children(pid) if b"mosquitto" in c[1]]
         roots = list(tmp_path.glob("kyz-demo-*"))
         assert len(roots) == 1
-        time.sleep(1)  # let the simulator and the console get going
+        status_file = roots[0] / "data" / "status.json"
+        received = 0
+        while not received:  # the simulator publishes and the console ingests
+            assert time.monotonic() < deadline, "the demo did not start ingesting"
+            time.sleep(0.1)  # the status file is the only window into the other process
+            if status_file.exists():
+                received = json.loads(status_file.read_text())["counters"]["received"]
         subprocess.run([*tmux, "kill-server"], check=True)
         deadline = time.monotonic() + 20
         while alive(pid) or alive(broker[0][0]):
